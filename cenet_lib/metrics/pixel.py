@@ -1,0 +1,115 @@
+"""Pixel-wise scores of binary segmentations (sections III-B to III-D, Tables I-III and VI).
+
+Every function takes numpy arrays of equal shape: a prediction (boolean mask, or probabilities
+for :func:`auc`), a boolean ground truth and an optional boolean ``region`` (for DRIVE its field of
+view, the convention of the literature since Staal et al. 2004; pass ``None`` to score the whole
+image as the authors' released code did). Only pixels inside the region are counted.
+
+Undefined ratios (a denominator of zero) are NaN, except overlap error and Dice, where an empty
+prediction of an empty ground truth is a perfect score (0 and 1).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+class ConfusionCounts(NamedTuple):
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+
+def _select(values: np.ndarray, target: np.ndarray, region: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    values, target = np.asarray(values), np.asarray(target)
+    if values.shape != target.shape:
+        raise ValueError(f"Prediction shape {values.shape} differs from ground-truth shape {target.shape}.")
+    if region is None:
+        return values.ravel(), target.ravel().astype(bool)
+    region = np.asarray(region, dtype=bool)
+    if region.shape != target.shape:
+        raise ValueError(f"Region shape {region.shape} differs from ground-truth shape {target.shape}.")
+    return values[region], target[region].astype(bool)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def confusion_counts(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> ConfusionCounts:
+    """True/false positives and negatives of a boolean prediction, inside ``region``."""
+    pred, target = _select(pred, target, region)
+    pred = pred.astype(bool)
+    tp = int(np.count_nonzero(pred & target))
+    fp = int(np.count_nonzero(pred & ~target))
+    fn = int(np.count_nonzero(~pred & target))
+    return ConfusionCounts(tp, fp, fn, pred.size - tp - fp - fn)
+
+
+def overlap_error(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Overlap error E = 1 - |S and G| / |S or G|, Eq. (4) (one minus the Jaccard index)."""
+    c = confusion_counts(pred, target, region)
+    union = c.tp + c.fp + c.fn
+    return 1.0 - c.tp / union if union else 0.0
+
+
+def dice(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Dice coefficient 2|S and G| / (|S| + |G|) (the F1 score)."""
+    c = confusion_counts(pred, target, region)
+    denominator = 2 * c.tp + c.fp + c.fn
+    return 2 * c.tp / denominator if denominator else 1.0
+
+
+def sensitivity(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Sen = TP / (TP + FN), Eq. (5) (recall, true positive rate)."""
+    c = confusion_counts(pred, target, region)
+    return _ratio(c.tp, c.tp + c.fn)
+
+
+def specificity(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Spe = TN / (TN + FP) (true negative rate)."""
+    c = confusion_counts(pred, target, region)
+    return _ratio(c.tn, c.tn + c.fp)
+
+
+def accuracy(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Acc = (TP + TN) / (TP + TN + FP + FN), Eq. (6)."""
+    c = confusion_counts(pred, target, region)
+    return _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn)
+
+
+def auc(prob: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Area under the ROC curve of the probabilities (section III-C).
+
+    Computed as the Mann-Whitney U statistic with average ranks for ties, which equals the
+    trapezoidal area under the ROC curve (scikit-learn's ``roc_auc_score``). NaN when the ground
+    truth inside the region holds a single class.
+    """
+    prob, target = _select(prob, target, region)
+    positives = int(np.count_nonzero(target))
+    negatives = target.size - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(prob.astype(np.float64))
+    rank_sum = ranks[target].sum()
+    return float((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def binary_scores(
+    prob: np.ndarray, target: np.ndarray, region: np.ndarray | None = None, threshold: float = 0.5
+) -> dict[str, float]:
+    """All scores of Tables I-III for one image: the mask is ``prob >= threshold``."""
+    pred = np.asarray(prob) >= threshold
+    c = confusion_counts(pred, target, region)
+    union = c.tp + c.fp + c.fn
+    return {
+        "overlap_error": 1.0 - c.tp / union if union else 0.0,
+        "dice": 2 * c.tp / (union + c.tp) if union else 1.0,
+        "sensitivity": _ratio(c.tp, c.tp + c.fn),
+        "specificity": _ratio(c.tn, c.tn + c.fp),
+        "accuracy": _ratio(c.tp + c.tn, sum(c)),
+        "auc": auc(prob, target, region),
+    }

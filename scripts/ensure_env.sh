@@ -1,0 +1,41 @@
+# Sourced by ./test.sh and ./run_all.sh: find or create the Python environment, install the project.
+#
+# An active virtual environment or conda environment is used as it is. Otherwise a virtual
+# environment is created in .venv (override with CENET_VENV). The project is (re)installed,
+# editable with its dev extra, whenever pyproject.toml changed since the last install.
+# Sets PYTHON to the interpreter to use.
+
+_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -n "${VIRTUAL_ENV:-}" ] || [ -n "${CONDA_PREFIX:-}" ]; then
+    _env="${VIRTUAL_ENV:-$CONDA_PREFIX}"
+    PYTHON="$(command -v python)"
+else
+    _env="${CENET_VENV:-$_root/.venv}"
+    if [ ! -x "$_env/bin/python" ]; then
+        _base=""
+        for candidate in python3.11 python3.12 python3.10 python3; do
+            if command -v "$candidate" >/dev/null 2>&1 &&
+                "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+                _base="$candidate"
+                break
+            fi
+        done
+        if [ -z "$_base" ]; then
+            echo "error: Python 3.10 or newer is needed (3.11 recommended); none found on PATH." >&2
+            return 1 2>/dev/null || exit 1
+        fi
+        echo "Creating a virtual environment in $_env with $_base ..."
+        "$_base" -m venv "$_env" || { return 1 2>/dev/null || exit 1; }
+    fi
+    PYTHON="$_env/bin/python"
+fi
+
+_stamp="$_env/.cenet-lib-installed"
+_want="$(cat "$_root/pyproject.toml" | "$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+if [ ! -f "$_stamp" ] || [ "$(cat "$_stamp")" != "$_want" ]; then
+    echo "Installing cenet-lib and its dependencies into $_env (first run: a few minutes) ..."
+    "$PYTHON" -m pip install --quiet --upgrade pip &&
+        "$PYTHON" -m pip install --quiet -e "$_root[dev]" &&
+        echo "$_want" >"$_stamp" || { echo "error: installation failed (see pip's output above)." >&2; return 1 2>/dev/null || exit 1; }
+fi
+export PYTHON
