@@ -1,0 +1,155 @@
+"""``python -m cenet_lib.data``: status of the datasets, synthetic stand-ins, fetching, splits.
+
+    python -m cenet_lib.data status [--data-root DIR] [--full]
+    python -m cenet_lib.data synth NAME --out DIR [--seed 0]
+    python -m cenet_lib.data fetch NAME
+    python -m cenet_lib.data split NAME [--data-root DIR] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import tifffile
+from tqdm import tqdm
+
+from . import READERS, build_reader
+from .base import DatasetError, Reader
+from .io import list_images
+from .isbi2012 import contiguous_folds
+from .paths import dataset_dir
+from .splits import SPLITS_DIR, holdout_and_folds, make_split_file
+from .synthetic import SYNTHESIZERS, synthesize
+
+#: Images per split in the public distributions (used by ``status`` to check a copy).
+EXPECTED_COUNTS: dict[str, dict[str, int]] = {
+    "drive": {"train": 20, "test": 20},
+    "isbi2012": {"train": 24, "test": 6, "challenge_test": 30},
+    "lung": {"train": 213, "test": 54},
+    "drishti": {"train": 50, "test": 51},
+    "duke": {"train": 66, "val": 22, "test": 22},
+    "duke_mat": {"train": 66, "val": 22, "test": 22},
+}
+
+#: Licence and citation notes printed by ``fetch``.
+LICENCES: dict[str, str] = {
+    "drive": "Free for research; cite Staal et al., IEEE TMI 2004.",
+    "isbi2012": "Free for research; cite Arganda-Carreras et al., Front. Neuroanat. 2015 and Cardona et al. 2010.",
+    "lung": "Kaggle dataset (kmader) derived from LUNA16 (CC BY 4.0); a Kaggle account is needed.",
+    "drishti": "Free for research; cite Sivaswamy et al., ISBI 2014.",
+    "origa": "Not redistributable; request from the owners (Zhang et al., EMBC 2010).",
+    "messidor": "Messidor licence (research use after registration); disc masks by Aquino et al. 2010.",
+    "rimone": "Free for research; cite Fumero et al., CBMS 2011.",
+    "duke": "Free for research with citation of Chiu et al., Biomed. Opt. Express 2015.",
+    "duke_mat": "Free for research with citation of Chiu et al., Biomed. Opt. Express 2015.",
+    "oct_csv": "Your own data in the plain CSV layout.",
+}
+
+
+def _check(reader: Reader, full: bool) -> str:
+    """Load the first sample (or all with ``full``) and report sizes and dtypes, or the first problem."""
+    indices = range(len(reader)) if full else range(min(1, len(reader)))
+    shapes, dtypes = set(), set()
+    for index in tqdm(indices, desc=f"  checking {reader.name}/{reader.split}", leave=False, disable=not full):
+        sample = reader[index]
+        shapes.add(sample.image.shape)
+        dtypes.add(str(sample.image.dtype))
+    return f"image {'/'.join(map(str, sorted(shapes)))} {'/'.join(sorted(dtypes))}"
+
+
+def status(data_root: str | None, full: bool) -> int:
+    problems = 0
+    for name, reader_class in READERS.items():
+        where = dataset_dir(name, reader_class.folder, data_root)
+        if not where.exists():
+            print(f"{name:<9} not found   (looked in {where})")
+            continue
+        print(f"{name:<9} found       {where}")
+        for split in reader_class.splits:
+            try:
+                reader = build_reader(name, split, data_root)
+                expected = EXPECTED_COUNTS.get(name, {}).get(split)
+                count_ok = reader.synthetic or expected is None or len(reader) == expected
+                note = "" if count_ok else f"  EXPECTED {expected}"
+                problems += not count_ok
+                label = " (synthetic)" if reader.synthetic else ""
+                print(f"    {split:<15}{len(reader):>5} images  {_check(reader, full)}{label}{note}")
+            except (DatasetError, ValueError) as error:
+                problems += 1
+                print(f"    {split:<15}PROBLEM: {str(error).splitlines()[0]}")
+    return 1 if problems else 0
+
+
+def fetch(name: str) -> int:
+    if name not in READERS:
+        print(f"Unknown dataset {name!r}; choose one of {', '.join(READERS)}.", file=sys.stderr)
+        return 2
+    # None of the sets has a direct download with a published checksum that could be verified here:
+    # each needs a registration, an account or a request, so fetch explains the steps.
+    print(READERS[name].instructions)
+    print(f"Licence: {LICENCES[name]}")
+    print("Then run `python -m cenet_lib.data status` to check the copy.")
+    return 0
+
+
+def split(name: str, data_root: str | None, out: Path | None) -> int:
+    """Write the split file of ``name`` from the files found on disk."""
+    root = dataset_dir(name, READERS[name].folder, data_root)
+    if name == "isbi2012":
+        volume, per_slice = root / "train-volume.tif", root / "train" / "images"
+        if volume.is_file():
+            with tifffile.TiffFile(volume) as tiff:
+                slices = len(tiff.pages)
+        elif per_slice.is_dir():
+            slices = len(list_images(per_slice))
+        else:
+            raise DatasetError(f"isbi2012: neither {volume} nor {per_slice} exists.\n{READERS[name].instructions}")
+        content = contiguous_folds([f"train-volume_{i:02d}" for i in range(slices)])
+    elif name == "lung":
+        folder = root / "2d_images"
+        if not folder.is_dir():
+            raise DatasetError(f"lung: {folder} not found.\n{READERS[name].instructions}")
+        content = holdout_and_folds([p.stem for p in sorted(folder.glob("*.tif"))], 0.2, 5, seed=0)
+        del content["train"], content["test"]  # the held-out test set is fold 0
+    else:
+        print(f"{name} has an official split in its folder layout; no split file is needed.", file=sys.stderr)
+        return 2
+    path = make_split_file(out or SPLITS_DIR / f"{name}.json", content)
+    print(f"Wrote {path} ({', '.join(f'{len(f)}' for f in content['folds'])} ids per fold).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cenet_lib.data", description="Datasets of the CE-Net reproduction.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("status", help="where each dataset was looked for, what was found, and a check")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--full", action="store_true", help="read every image, not only the first of each split")
+    p = commands.add_parser("synth", help="write a synthetic stand-in in the dataset's real format")
+    p.add_argument("name", choices=sorted(SYNTHESIZERS))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p = commands.add_parser("fetch", help="how to obtain a dataset, and its licence")
+    p.add_argument("name")
+    p = commands.add_parser("split", help="write the split file of a dataset from the files on disk")
+    p.add_argument("name", choices=["isbi2012", "lung"])
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "status":
+            return status(args.data_root, args.full)
+        if args.command == "synth":
+            print(f"Wrote a synthetic {args.name} stand-in to {synthesize(args.name, args.out, args.seed)}")
+            return 0
+        if args.command == "fetch":
+            return fetch(args.name)
+        return split(args.name, args.data_root, args.out)
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

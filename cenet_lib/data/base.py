@@ -1,0 +1,105 @@
+"""What every dataset reader returns, and the error it raises on bad input."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class DatasetError(RuntimeError):
+    """Missing, incomplete or malformed data; the message names the file or folder and the fix."""
+
+
+@dataclass
+class Sample:
+    """One image of a dataset, in the paper's task form.
+
+    ``image`` is (H, W, C): uint8 for photographs and micrographs, float32 in [0, 1] for windowed CT
+    when asked for. ``mask`` is (H, W) uint8: {0, 1} for binary tasks, the class index for
+    multi-class ones; ``None`` where the labels are private (ISBI 2012 test volume). ``roi`` is a
+    boolean region of interest (DRIVE's field of view) or ``None`` for the whole image. ``extra``
+    holds what some sections need beside: a second observer's mask, an optic-disc crop box, the
+    raw label image.
+    """
+
+    id: str
+    image: np.ndarray
+    mask: np.ndarray | None
+    roi: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Reader(Sequence[Sample]):
+    """Base of the dataset readers: a list of ``ids`` and a ``load(index)`` that reads one sample.
+
+    Subclasses set ``name``, ``num_classes`` (1 for a binary task), ``in_channels`` and
+    ``splits``, fill ``self.ids`` in ``__init__`` and implement ``load``.
+    """
+
+    name: str = ""
+    num_classes: int = 1
+    in_channels: int = 3
+    splits: tuple[str, ...] = ("train", "test")
+    #: Where to get the dataset and where to put it: shown when it is missing.
+    instructions: str = ""
+
+    def __init__(self, root: Path, split: str) -> None:
+        if split not in self.splits:
+            raise ValueError(f"{self.name} has splits {', '.join(self.splits)}; got {split!r}.")
+        self.root = Path(root)
+        self.split = split
+        self.ids: list[str] = []
+        #: True for a synthetic stand-in (it carries a SYNTHETIC.txt marker): label its results so.
+        self.synthetic = (self.root / "SYNTHETIC.txt").is_file()
+
+    def require_dir(self, path: Path, what: str) -> Path:
+        """``path`` if it is a folder, else a :class:`DatasetError` with the dataset's instructions."""
+        if not path.is_dir():
+            raise DatasetError(f"{self.name}: {what} folder not found: {path}\n{self.instructions}")
+        return path
+
+    def require_nonempty(self) -> None:
+        if not self.ids:
+            raise DatasetError(f"{self.name}: the {self.split!r} split under {self.root} holds no images.\n{self.instructions}")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> Sample:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.load(index % len(self))
+
+    def __iter__(self) -> Iterator[Sample]:
+        return (self.load(index) for index in range(len(self)))
+
+    def load(self, index: int) -> Sample:
+        raise NotImplementedError
+
+
+def paired_files(images: list[Path], masks_dir: Path, mask_name, dataset: str) -> list[tuple[Path, Path]]:
+    """Pair each image with its mask ``masks_dir / mask_name(image)``; a missing mask names both files."""
+    pairs = []
+    for image in images:
+        mask = masks_dir / mask_name(image)
+        if not mask.is_file():
+            raise DatasetError(f"{dataset}: no mask for image {image}: expected {mask}.")
+        pairs.append((image, mask))
+    return pairs
+
+
+def check_same_size(sample: Sample, source: str, extra_masks: tuple[str, ...] = ()) -> Sample:
+    """Raise if the mask, region or the ``extra_masks`` of ``sample`` differ in size from its image."""
+    height, width = sample.image.shape[:2]
+    arrays = {"mask": sample.mask, "region mask": sample.roi}
+    arrays.update({key: sample.extra[key] for key in extra_masks if key in sample.extra})
+    for what, array in arrays.items():
+        if array is not None and array.shape[:2] != (height, width):
+            raise DatasetError(
+                f"{source}: {what} of {sample.id} is {array.shape[1]}x{array.shape[0]} but the image is "
+                f"{width}x{height}; image and masks must have the same size."
+            )
+    return sample

@@ -1,0 +1,71 @@
+"""The PyTorch view of a reader: augmented, resized, normalised tensors, reproducible from a seed."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .base import Reader
+from .transforms import NETWORK_SIZE, Augmentation, normalize, resize
+
+
+class SegmentationDataset(Dataset):
+    """Wraps a :class:`~cenet_lib.data.base.Reader` for training or evaluation.
+
+    Each item is a dict: ``image`` float32 (C, H, W) normalised, ``mask`` int64 (H, W) (zeros where
+    the labels are private), ``roi`` bool (H, W) (all true without a region), ``index`` and ``id``.
+    With an ``augmentation`` the random draw for an item depends only on (``seed``, epoch, index),
+    so a run is reproducible whatever the number of loader workers; call :meth:`set_epoch` at the
+    start of each epoch. ``cache=True`` keeps decoded samples in memory (the datasets of the paper
+    are small), so each file is decoded once per process.
+    """
+
+    def __init__(
+        self,
+        reader: Reader,
+        size: tuple[int, int] | None = NETWORK_SIZE,
+        augmentation: Augmentation | None = None,
+        seed: int = 0,
+        cache: bool = True,
+    ) -> None:
+        self.reader = reader
+        self.size = size
+        self.augmentation = augmentation
+        self.seed = seed
+        self.epoch = 0
+        self.cache = cache
+        self._cached: dict[int, object] = {}
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def _sample(self, index: int):
+        if not self.cache:
+            return self.reader[index]
+        if index not in self._cached:
+            self._cached[index] = self.reader[index]
+        return self._cached[index]
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self._sample(index)
+        if self.augmentation is not None:
+            sample = self.augmentation(sample, np.random.default_rng([self.seed, self.epoch, index]))
+        image, mask, roi = sample.image, sample.mask, sample.roi
+        if mask is None:
+            mask = np.zeros(image.shape[:2], np.uint8)
+        if roi is None:
+            roi = np.ones(image.shape[:2], bool)
+        if self.size is not None:
+            image = resize(image, self.size, nearest=False)
+            mask = resize(mask, self.size, nearest=True)
+            roi = resize(roi.astype(np.uint8), self.size, nearest=True).astype(bool)
+        return {
+            "image": torch.from_numpy(normalize(image).transpose(2, 0, 1).copy()),
+            "mask": torch.from_numpy(mask.astype(np.int64)),
+            "roi": torch.from_numpy(roi),
+            "index": index,
+            "id": sample.id,
+        }
