@@ -28,3 +28,9 @@ def real_root() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real datasets not found at {REAL_DATA}")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic_cache(tmp_path_factory) -> Path:
+    """The folder where training writes its synthetic stand-ins during the tests ($CENET_CACHE)."""
+    return tmp_path_factory.mktemp("cenet-cache")

@@ -49,10 +49,13 @@ class SegmentationDataset(Dataset):
             self._cached[index] = self.reader[index]
         return self._cached[index]
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """Item ``key``: an index (augmented for the epoch set by :meth:`set_epoch`) or an
+        (index, epoch) pair, which a sampler can pass to loader workers that hold their own copy."""
+        index, epoch = key if isinstance(key, tuple) else (key, self.epoch)
         sample = self._sample(index)
         if self.augmentation is not None:
-            sample = self.augmentation(sample, np.random.default_rng([self.seed, self.epoch, index]))
+            sample = self.augmentation(sample, np.random.default_rng([self.seed, epoch, index]))
         image, mask, roi = sample.image, sample.mask, sample.roi
         if mask is None:
             mask = np.zeros(image.shape[:2], np.uint8)

@@ -342,5 +342,5 @@ SYNTHESIZERS: dict[str, Callable[..., Path]] = {
 def synthesize(name: str, out: Path, seed: int = 0) -> Path:
     """Write the synthetic stand-in of dataset ``name`` into ``out``."""
     if name not in SYNTHESIZERS:
-        raise ValueError(f"No synthetic stand-in for {name!r}; available: {', '.join(SYNTHESIZERS)}.")
+        raise ValueError(f"Unknown dataset {name!r}: synthetic stand-ins exist for {', '.join(SYNTHESIZERS)}.")
     return SYNTHESIZERS[name](Path(out), seed=seed)

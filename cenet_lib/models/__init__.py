@@ -68,8 +68,11 @@ def build_model(
     if name == "unet":
         if pretrained is not None and str(pretrained).lower() not in {"none", "scratch"}:
             raise ValueError("unet has no pretrained encoder; pass pretrained=None.")
-        return UNet(num_classes=num_classes, in_channels=in_channels)
-    return MODELS[name](num_classes=num_classes, in_channels=in_channels, encoder_weights=pretrained)
+        model = UNet(num_classes=num_classes, in_channels=in_channels)
+    else:
+        model = MODELS[name](num_classes=num_classes, in_channels=in_channels, encoder_weights=pretrained)
+    model.model_name = name
+    return model
 
 
 __all__ = [

@@ -26,6 +26,7 @@ class SegmentationModel(nn.Module):
         super().__init__()
         # Which weights the encoder started from; models without a pretrained encoder say so.
         self.encoder_weights: str = "scratch (random initialisation)"
+        self.model_name: str = type(self).__name__  # the registry name, set by build_model
 
     def padded_size(self, size: int) -> int:
         """Smallest size >= ``size`` (and >= ``min_size``) divisible by ``size_divisor``."""

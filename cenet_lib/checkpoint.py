@@ -1,0 +1,89 @@
+"""Checkpoints: written atomically, loaded with clear errors.
+
+A checkpoint is a dict saved with ``torch.save``. It is first written to a temporary file in the
+same folder, flushed to disk, then renamed over the target (``os.replace`` is atomic on POSIX and
+Windows), so a run killed at any moment leaves either the previous complete file or the new one,
+never a partial file where a finished one is expected.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def save_atomic(obj: Any, path: str | Path) -> Path:
+    """``torch.save(obj, path)`` without ever leaving a partial ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(obj, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise RuntimeError(f"Cannot read checkpoint {path}: {error}") from error
+
+
+def model_state(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The model weights of a checkpoint of ours, or a bare state dict; ``module.`` prefixes
+    (saved from ``DataParallel`` or ``DistributedDataParallel``) are removed."""
+    state = checkpoint.get("model", checkpoint)
+    return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def load_weights(model: nn.Module, checkpoint: dict[str, Any], source: str) -> None:
+    """Load a checkpoint's weights into ``model``; a checkpoint of another model or class count says so."""
+    expected = {"model_name": getattr(model, "model_name", None)}
+    saved_name = checkpoint.get("model_name")
+    if saved_name and expected["model_name"] and saved_name != expected["model_name"]:
+        raise ValueError(f"{source} holds a {saved_name!r} model, not {expected['model_name']!r}.")
+    state = model_state(checkpoint)
+    own = model.state_dict()
+    mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if mismatched:
+        saved = checkpoint.get("num_classes", "another number of")
+        raise ValueError(
+            f"{source} does not fit this model: {len(mismatched)} tensors differ in shape (e.g. {mismatched[0]}: "
+            f"{tuple(state[mismatched[0]].shape)} saved, {tuple(own[mismatched[0]].shape)} here). It was trained with "
+            f"{saved} classes or input channels; build the model with the same num_classes and in_channels."
+        )
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{source} does not match the model: missing {missing[:3]}, unexpected {unexpected[:3]}.")
+
+
+def load_trained_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model saved in ``path`` (a ``model.pt`` or ``checkpoint.pt`` of a run) and load
+    its weights; returns the model (in eval mode) and the checkpoint's metadata."""
+    from .models import build_model
+
+    checkpoint = load_checkpoint(path)
+    missing = [key for key in ("model_name", "num_classes", "in_channels") if key not in checkpoint]
+    if missing:
+        raise ValueError(
+            f"{path} lacks {', '.join(missing)}: it is not a checkpoint written by cenet_lib's training. For a bare "
+            "state dict, build the model with build_model(...) and call load_weights(model, state, source)."
+        )
+    model = build_model(checkpoint["model_name"], checkpoint["num_classes"], checkpoint["in_channels"])
+    load_weights(model, checkpoint, str(path))
+    model.encoder_weights = checkpoint.get("encoder_weights", model.encoder_weights)
+    return model.eval(), checkpoint

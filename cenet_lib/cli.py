@@ -1,0 +1,178 @@
+"""Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate`` and ``predict``.
+
+    cenet train --dataset drive --model cenet --profile quick
+    cenet train --dataset /path/to/my_folder --profile quick set epochs=30 lr=1e-3
+    cenet evaluate runs/drive-cenet-quick-seed0
+    cenet predict runs/drive-cenet-quick-seed0/model.pt my_images/ --out predictions --overlay
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import load_trained_model
+from .config import PROFILES, RECIPES, RunConfig, load_config
+from .data import READERS, DatasetError
+from .data.io import IMAGE_SUFFIXES, read_image, write_image
+from .evaluation import evaluate, human_observer, predict_sample
+from .metrics import summarize
+from .models import EncoderWeightsError, list_models
+from .provenance import provenance
+from .training import TrainingDiverged, make_reader, resolve_hardware, train
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"Settings are key=value pairs; got {pair!r}.")
+        key, value = pair.split("=", 1)
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    dataset = Path(config.dataset).name if Path(config.dataset).is_dir() else config.dataset
+    tag = "-synthetic" if config.synthetic else ""
+    return Path("runs") / f"{dataset}{tag}-{config.model}-{config.profile}-{config.recipe}-seed{config.seed}"
+
+
+def run_evaluation(run_dir: Path, split: str = "test", tta: bool | None = None, data_root: str | None = None) -> dict:
+    """Evaluate ``run_dir/model.pt`` on ``split``; writes per-image and summary CSVs and metrics.json."""
+    model, checkpoint = load_trained_model(run_dir / "model.pt")
+    config = RunConfig(**{**checkpoint["config"], "input_size": tuple(checkpoint["config"]["input_size"])})
+    if data_root is not None:
+        config.data_root = data_root
+    hardware = resolve_hardware(config)
+    model.to(hardware.device)
+    reader = make_reader(config, split)
+    use_tta = config.tta if tta is None else tta
+    started = time.perf_counter()
+    per_image, _ = evaluate(model, reader, config.input_size, use_tta, config.threshold, hardware.device, hardware.amp)
+    seconds = time.perf_counter() - started
+    per_image.to_csv(run_dir / f"metrics_{split}_per_image.csv", index=False)
+    summary = summarize(per_image)
+    summary.to_csv(run_dir / f"metrics_{split}_summary.csv")
+    result = {
+        "summary": {name: {"mean": row["mean"], "std": row["std"], "n": int(row["n"])} for name, row in summary.iterrows()},
+        "provenance": provenance(
+            hardware.device, model=config.model, dataset=config.dataset, split=split, fold=config.fold,
+            synthetic=reader.synthetic, profile=config.profile, recipe=config.recipe, seed=config.seed,
+            encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, input_size=list(config.input_size),
+            evaluation_seconds=round(seconds, 1),
+        ),
+    }
+    if reader.name == "drive" and split == "test":
+        human = human_observer(reader)
+        human.to_csv(run_dir / "human_observer_per_image.csv", index=False)
+        result["human_observer"] = {name: {"mean": row["mean"], "std": row["std"]} for name, row in summarize(human).iterrows()}
+    (run_dir / f"metrics_{split}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    return result
+
+
+def _print_summary(result: dict) -> None:
+    label = " (SYNTHETIC DATA)" if result["provenance"]["synthetic"] else ""
+    print(f"Scores on {result['provenance']['dataset']}/{result['provenance']['split']}{label}, mean ± std over images:")
+    for name, value in result["summary"].items():
+        print(f"  {name:<24} {value['mean']:.4f} ± {value['std']:.4f}")
+    for name, value in result.get("human_observer", {}).items():
+        print(f"  human observer {name:<9} {value['mean']:.4f}")
+
+
+def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool) -> int:
+    model, checkpoint = load_trained_model(model_path)
+    config = checkpoint["config"]
+    hardware = resolve_hardware(RunConfig(device=config.get("device", "auto")))
+    model.to(hardware.device)
+    files = []
+    for item in inputs:
+        files += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if item.is_dir() else [item]
+    if not files:
+        raise DatasetError(f"No images found in {', '.join(map(str, inputs))} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        image = read_image(path, checkpoint["in_channels"])
+        probs = predict_sample(model, image, tuple(config["input_size"]), tta, hardware.device, hardware.amp)
+        if probs.shape[0] == 1:
+            mask = (probs[0] >= config.get("threshold", 0.5)).astype(np.uint8)
+            write_image(out / f"{path.stem}_prob.png", np.round(probs[0] * 255).astype(np.uint8))
+            write_image(out / f"{path.stem}_mask.png", mask * 255)
+        else:
+            mask = probs.argmax(axis=0).astype(np.uint8)
+            write_image(out / f"{path.stem}_labels.png", mask)
+        if overlay:
+            rgb = image if image.shape[2] == 3 else np.repeat(image, 3, axis=2)
+            colours = (np.array(_palette(max(2, probs.shape[0])))[mask]).astype(np.float32)
+            blended = np.where(mask[..., None] > 0, 0.5 * rgb + 0.5 * colours, rgb).astype(np.uint8)
+            write_image(out / f"{path.stem}_overlay.png", blended)
+        print(f"{path} -> {out}")
+    return 0
+
+
+def _palette(count: int) -> list[tuple[int, int, int]]:
+    import matplotlib
+
+    return [(0, 0, 0)] + [tuple(int(255 * c) for c in matplotlib.colormaps["tab10"](k % 10)[:3]) for k in range(count - 1)]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cenet", description="Train, evaluate and apply CE-Net and its baselines.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train", help="train a model on a dataset or a folder of images, then evaluate it")
+    p.add_argument("--dataset", required=True, help=f"one of {', '.join(READERS)}, or a folder with images/ and masks/")
+    p.add_argument("--model", default="cenet", help=f"one of {', '.join(list_models())}")
+    p.add_argument("--profile", default="quick", choices=list(PROFILES))
+    p.add_argument("--recipe", default=None, choices=list(RECIPES), help="paper (default) or authors")
+    p.add_argument("--config", type=Path, default=None, help="a YAML file of settings")
+    p.add_argument("--run-dir", type=Path, default=None)
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    p.add_argument("--no-evaluate", action="store_true", help="skip the evaluation on the test split")
+    p.add_argument("settings", nargs="*", metavar="key=value", help="overrides, e.g. epochs=30 lr=1e-3 device=cuda")
+
+    p = commands.add_parser("evaluate", help="score a trained run on a split (writes CSVs and metrics JSON into it)")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--split", default="test")
+    p.add_argument("--no-tta", action="store_true")
+    p.add_argument("--data-root", default=None)
+
+    p = commands.add_parser("predict", help="write probability maps and masks for images or folders")
+    p.add_argument("model", type=Path, help="a run's model.pt")
+    p.add_argument("inputs", type=Path, nargs="+")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--overlay", action="store_true", help="also write the mask over the image")
+    p.add_argument("--no-tta", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            if args.model not in list_models():
+                raise ValueError(f"Unknown model {args.model!r}. Registered models: {', '.join(list_models())}.")
+            overrides = {"dataset": args.dataset, "model": args.model, **_overrides(args.settings)}
+            config = load_config(args.profile, args.recipe, args.config, overrides)
+            run_dir = args.run_dir or default_run_dir(config)
+            started = time.perf_counter()
+            train(config, run_dir, resume=args.resume)
+            print(f"Trained in {time.perf_counter() - started:.0f} s; run directory {run_dir}")
+            if not args.no_evaluate:
+                _print_summary(run_evaluation(run_dir))
+        elif args.command == "evaluate":
+            _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root))
+        else:
+            return predict(args.model, args.inputs, args.out, args.overlay, not args.no_tta)
+    except (DatasetError, EncoderWeightsError, TrainingDiverged, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except torch.cuda.OutOfMemoryError:
+        print("error: the GPU ran out of memory; lower the batch size (e.g. batch_size=4) or the input size.", file=sys.stderr)
+        return 1
+    return 0

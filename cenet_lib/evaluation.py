@@ -1,0 +1,134 @@
+"""Evaluation: predict each image at its native size and frame, then score it as its table does.
+
+For every image: normalise, resize to the network input, predict (with 8-fold test-time
+augmentation by default), resize the probabilities back to the image's size (bilinear), and for
+optic-disc crops paste them back into the full fundus frame, so that every metric is computed on the
+native ground truth. Binary tasks threshold the probability at 0.5 (AUC uses the probabilities);
+multi-class tasks take the argmax.
+
+Scores per task (one row per image; :func:`cenet_lib.metrics.summarize` gives mean +- std):
+
+* vessels (DRIVE, Table II): Sen, Spe, Acc, AUC and Dice inside the field of view (``fov_*``, the
+  literature's convention) and on the whole image (``whole_*``, as the authors' code scored);
+  :func:`human_observer` scores the second observer the same way;
+* lung (Table III) and optic disc (Table I): overlap error, accuracy, sensitivity, Dice, AUC;
+* cell contours (ISBI 2012, Table IV): V_Rand and V_Info (maximum over thresholds), pixel accuracy;
+* OCT layers (Table V): mean absolute boundary error per boundary and overall, in pixels;
+* other folders: the binary scores, or per-class Dice for several classes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from . import metrics
+from .data.base import Reader, Sample
+from .data.oct import DUKE_BOUNDARIES
+from .data.optic_disc import paste_crop
+from .data.transforms import normalize, resize
+from .tta import predict_probabilities
+
+DISC_DATASETS = ("drishti", "origa", "messidor", "rimone")
+OCT_DATASETS = ("duke", "duke_mat", "oct_csv")
+
+
+def predict_sample(
+    model: nn.Module,
+    image: np.ndarray,
+    input_size: tuple[int, int] | None,
+    tta: bool = True,
+    device: torch.device | str = "cpu",
+    amp: bool = False,
+) -> np.ndarray:
+    """Probabilities (K, H, W) at the image's own size for one (H, W, C) image."""
+    height, width = image.shape[:2]
+    network_input = resize(image, input_size, nearest=False) if input_size else image
+    x = torch.from_numpy(normalize(network_input).transpose(2, 0, 1).copy())[None].to(device)
+    device_type = torch.device(device).type
+    with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=amp):
+        probs = predict_probabilities(model, x, tta=tta)
+    if probs.shape[-2:] != (height, width):
+        probs = F.interpolate(probs, size=(height, width), mode="bilinear", align_corners=False)
+    return probs[0].float().cpu().numpy()
+
+
+def _binary(prob: np.ndarray, mask: np.ndarray, roi: np.ndarray | None, threshold: float, prefix: str = "") -> dict:
+    scores = metrics.binary_scores(prob, mask.astype(bool), roi, threshold)
+    return {f"{prefix}{key}": value for key, value in scores.items()}
+
+
+def score_sample(task: str, probs: np.ndarray, sample: Sample, threshold: float = 0.5) -> dict[str, float]:
+    """Scores of one prediction ``probs`` (K, H, W) in the full frame against ``sample``."""
+    mask = sample.extra.get("full_mask", sample.mask)
+    if task == "vessels":
+        return {**_binary(probs[0], mask, sample.roi, threshold, "fov_"), **_binary(probs[0], mask, None, threshold, "whole_")}
+    if task == "cells":
+        scores = metrics.cell_contour_scores(probs[0], sample.extra["label_image"])
+        return {"v_rand": scores["v_rand"], "v_info": scores["v_info"], "accuracy": metrics.accuracy(probs[0] >= threshold, mask.astype(bool))}
+    if task == "oct":
+        prediction = probs.argmax(axis=0)
+        errors = metrics.boundary_errors(prediction, mask, len(DUKE_BOUNDARIES), ignore_labels=(len(DUKE_BOUNDARIES) + 1,))
+        row = {f"boundary_{name}": float(value) for name, value in zip(DUKE_BOUNDARIES, errors["per_boundary"])}
+        row["boundary_overall"] = errors["overall"]
+        row["pixel_accuracy"] = float((prediction == mask).mean())
+        return row
+    if probs.shape[0] == 1:
+        return _binary(probs[0], mask, sample.roi, threshold)
+    prediction = probs.argmax(axis=0)
+    row = {f"dice_class{k}": metrics.dice(prediction == k, mask == k) for k in range(1, probs.shape[0])}
+    row["pixel_accuracy"] = float((prediction == mask).mean())
+    return row
+
+
+def task_of(reader: Reader) -> str:
+    if reader.name == "drive":
+        return "vessels"
+    if reader.name == "isbi2012":
+        return "cells"
+    if reader.name in OCT_DATASETS:
+        return "oct"
+    if reader.name in DISC_DATASETS:
+        return "disc"
+    return "lung" if reader.name == "lung" else "generic"
+
+
+def evaluate(
+    model: nn.Module,
+    reader: Reader,
+    input_size: tuple[int, int] | None,
+    tta: bool = True,
+    threshold: float = 0.5,
+    device: torch.device | str = "cpu",
+    amp: bool = False,
+    keep_predictions: bool = False,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Per-image scores of ``model`` on every labelled image of ``reader`` (one row each), and,
+    with ``keep_predictions``, the probability maps by image id (for figures)."""
+    model.eval()
+    task = task_of(reader)
+    rows, predictions = [], {}
+    for sample in tqdm(reader, total=len(reader), desc=f"evaluating {reader.name}/{reader.split}", leave=False):
+        if sample.mask is None:
+            continue
+        probs = predict_sample(model, sample.image, input_size, tta, device, amp)
+        if "crop_box" in sample.extra:
+            full_shape = sample.extra["full_mask"].shape
+            probs = np.stack([paste_crop(p, sample.extra["crop_box"], full_shape) for p in probs])
+        rows.append({"id": sample.id, **score_sample(task, probs, sample, threshold)})
+        if keep_predictions:
+            predictions[sample.id] = probs
+    return pd.DataFrame(rows), predictions
+
+
+def human_observer(reader: Reader) -> pd.DataFrame:
+    """DRIVE's second observer scored against the first, inside the FOV and on the whole image."""
+    rows = []
+    for sample in reader:
+        second = sample.extra.get("second_observer")
+        if second is not None:
+            rows.append({"id": sample.id, **score_sample("vessels", second[None].astype(np.float32), sample)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,345 @@
+"""Training (section III-A): one loop for the CPU, one GPU, and several GPUs under ``torchrun``.
+
+``train(config, run_dir)`` trains ``config.model`` on ``config.dataset`` and writes to ``run_dir``:
+
+* ``config.yaml``: every setting, the recipe and the profile;
+* ``checkpoint.pt``: model, optimizer, scheduler, RNG states, epoch, step and history, written
+  atomically at each epoch end (and every ``checkpoint_every`` steps); ``resume=True`` continues
+  from it, mid-epoch included, and ends with the same weights as an uninterrupted run;
+* ``model.pt``: the final weights with what is needed to rebuild the model;
+* ``log.csv`` (one row per epoch: loss, learning rate, validation scores, seconds) and
+  ``loss_curve.png``.
+
+Determinism: the model is initialised from ``seed``; each epoch's order of images is drawn from
+(seed, epoch) and each image's augmentation from (seed, epoch, index), so the batches do not depend
+on the number of loader workers. With ``deterministic=True`` torch's deterministic algorithms are
+required as well (on the CPU the default kernels already give identical runs).
+
+A NaN or infinite loss stops the run with a message; the last good checkpoint stays as it was.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+import yaml  # noqa: E402
+from torch.nn.parallel import DistributedDataParallel  # noqa: E402
+from torch.utils.data import DataLoader, Sampler  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from .checkpoint import load_checkpoint, load_weights, save_atomic  # noqa: E402
+from .config import RunConfig  # noqa: E402
+from .data import Augmentation, SegmentationDataset, build_reader  # noqa: E402
+from .data.base import Reader  # noqa: E402
+from .data.synthetic import synthesize  # noqa: E402
+from .evaluation import evaluate  # noqa: E402
+from .losses import build_loss  # noqa: E402
+from .metrics import summarize  # noqa: E402
+from .models import build_model  # noqa: E402
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class Hardware:
+    device: torch.device
+    amp: bool
+    channels_last: bool
+    num_workers: int
+    rank: int = 0
+    world_size: int = 1
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch (all devices); optionally require deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+
+
+def resolve_hardware(config: RunConfig) -> Hardware:
+    """Device, precision and loader settings: fp32 on the CPU; bf16 autocast, channels_last and
+    pinned, persistent workers on CUDA. Under torchrun each process takes the GPU of its rank."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if config.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(config.device)
+    if world_size > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = not config.deterministic
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    amp = config.amp if config.amp is not None else cuda and torch.cuda.is_bf16_supported()
+    channels_last = config.channels_last if config.channels_last is not None else cuda
+    workers = config.num_workers if config.num_workers is not None else (min(4, max(0, (os.cpu_count() or 1) - 1)) if cuda else 0)
+    return Hardware(device, amp, channels_last, workers, rank, world_size)
+
+
+def synthetic_cache_dir() -> Path:
+    """Where synthetic stand-ins are written for training: ``$CENET_CACHE`` or ``~/.cache/cenet_lib``."""
+    return Path(os.environ.get("CENET_CACHE") or Path.home() / ".cache" / "cenet_lib") / "synthetic"
+
+
+def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) -> Reader:
+    """The reader of ``config.dataset``: the real data, or with ``config.synthetic`` its stand-in,
+    written once to ``cache_dir`` (default :func:`synthetic_cache_dir`)."""
+    options: dict[str, Any] = {}
+    if config.fold is not None:
+        options["fold"] = config.fold
+    if config.synthetic:
+        root = Path(cache_dir or synthetic_cache_dir()) / f"{config.dataset}-seed{config.seed}"
+        if not (root / "SYNTHETIC.txt").is_file():
+            synthesize(config.dataset, root, seed=config.seed)
+        from .data import READERS
+
+        return READERS[config.dataset](root, split, **options)
+    return build_reader(config.dataset, split, config.data_root, **options)
+
+
+class EpochBatches(Sampler):
+    """Batches of (index, epoch) pairs: the epoch's order drawn from (seed, epoch), this process's
+    share of each batch under torchrun, starting after ``skip`` batches when a run resumes mid-epoch."""
+
+    def __init__(self, size: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.skip = 0, 0
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.size).tolist()
+        per_step = self.batch_size * self.world_size
+        steps = [order[i : i + per_step] for i in range(0, len(order), per_step)]
+        return [step[self.rank :: self.world_size] for step in steps if step[self.rank :: self.world_size]]
+
+    def __len__(self) -> int:
+        return len(self.batches(self.epoch)) - self.skip
+
+    def __iter__(self):
+        for batch in self.batches(self.epoch)[self.skip :]:
+            yield [(index, self.epoch) for index in batch]
+
+
+def _make_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"Unknown optimizer {config.optimizer!r}; choose sgd or adam.")
+
+
+def _poly_schedule(optimizer: torch.optim.Optimizer, total_steps: int, power: float):
+    """The poly policy: lr = base_lr * (1 - step / total_steps) ** power, per optimizer step."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / total_steps) ** power)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def plot_loss_curve(history: list[dict[str, Any]], path: Path, title: str) -> None:
+    epochs = [row["epoch"] for row in history]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.plot(epochs, [row["train_loss"] for row in history], label="training loss")
+    if any("val_loss" in row for row in history):
+        axis.plot(epochs, [row.get("val_loss", float("nan")) for row in history], label="validation loss")
+    axis.set(xlabel="epoch", ylabel="loss", title=title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _write_log(history: list[dict[str, Any]], path: Path) -> None:
+    columns = list(dict.fromkeys(key for row in history for key in row))
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(temporary, path)
+
+
+def _validation(model, reader: Reader | None, config: RunConfig, hardware: Hardware) -> dict[str, float]:
+    """Mean scores on the dataset's validation split (plain prediction, no TTA), when it has one."""
+    if reader is None:
+        return {}
+    table, _ = evaluate(model, reader, config.input_size, tta=False, threshold=config.threshold, device=hardware.device, amp=hardware.amp)
+    return {f"val_{name}": row["mean"] for name, row in summarize(table).iterrows()}
+
+
+def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_dir: Path | None = None) -> Path:
+    """Train as ``config`` says, writing to ``run_dir``; returns the path of the final ``model.pt``."""
+    run_dir = Path(run_dir)
+    hardware = resolve_hardware(config)
+    distributed = hardware.world_size > 1
+    if distributed and not dist.is_initialized():
+        dist.init_process_group("nccl" if hardware.device.type == "cuda" else "gloo")
+    main_process = hardware.rank == 0
+    seed_everything(config.seed, config.deterministic)
+
+    reader = make_reader(config, "train", cache_dir)
+    if config.max_images:
+        reader.ids = reader.ids[: config.max_images]
+    val_reader = make_reader(config, "val", cache_dir) if "val" in reader.splits else None
+    model = build_model(config.model, reader.num_classes, reader.in_channels, pretrained=None if config.encoder_weights == "scratch" or config.model == "unet" else config.encoder_weights)
+    model = model.to(hardware.device, memory_format=torch.channels_last if hardware.channels_last else torch.contiguous_format)
+    dataset = SegmentationDataset(reader, config.input_size, Augmentation() if config.augment else None, seed=config.seed)
+    sampler = EpochBatches(len(dataset), config.batch_size, config.seed, hardware.rank, hardware.world_size)
+    steps_per_epoch = len(sampler.batches(0))
+    epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else config.epochs
+    optimizer = _make_optimizer(config, model)
+    scheduler = _poly_schedule(optimizer, epochs * steps_per_epoch, config.poly_power) if config.lr_policy == "poly" else None
+    loss_fn = build_loss(config.loss)
+
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "batch_in_epoch": 0, "epoch_loss": 0.0, "epoch_images": 0,
+                             "history": [], "plateau": {"best": math.inf, "bad_epochs": 0}}
+    checkpoint_path = run_dir / "checkpoint.pt"
+    if main_process:
+        for unfinished in run_dir.glob(".*.tmp"):  # a save cut short by a kill; the file it replaces is intact
+            unfinished.unlink()
+    if resume and checkpoint_path.is_file():
+        saved = load_checkpoint(checkpoint_path)
+        load_weights(model, saved, str(checkpoint_path))
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        state = saved["state"]
+        _set_rng_state(saved["rng"])
+        if main_process:
+            print(f"Resuming {run_dir} at epoch {state['epoch'] + 1}, step {state['step']}.")
+    elif main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump({**config.to_dict(), "input_size": list(config.input_size)}, sort_keys=False))
+
+    trained = DistributedDataParallel(model) if distributed else model
+    if config.compile:
+        trained = torch.compile(trained)
+    loader = DataLoader(
+        dataset, batch_sampler=sampler, num_workers=hardware.num_workers,
+        pin_memory=hardware.device.type == "cuda", persistent_workers=False,
+    )
+
+    def save_checkpoint() -> None:
+        if main_process:
+            save_atomic({
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "state": state, "rng": _rng_state(), "config": config.to_dict(),
+                "model_name": config.model, "num_classes": reader.num_classes, "in_channels": reader.in_channels,
+                "encoder_weights": model.encoder_weights,
+            }, checkpoint_path)
+
+    stop_reason = ""
+    while state["epoch"] < epochs and not stop_reason:
+        epoch = state["epoch"]
+        sampler.epoch, sampler.skip = epoch, state["batch_in_epoch"]
+        model.train()
+        started = time.perf_counter()
+        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not main_process, leave=False)
+        for batch in progress:
+            images = batch["image"].to(hardware.device, non_blocking=True)
+            if hardware.channels_last:
+                images = images.to(memory_format=torch.channels_last)
+            masks = batch["mask"].to(hardware.device, non_blocking=True)
+            with torch.autocast(device_type=hardware.device.type, dtype=torch.bfloat16, enabled=hardware.amp):
+                logits = trained(images)
+            loss = loss_fn(logits.float(), masks)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"The loss became {loss.item()} at epoch {epoch + 1}, step {state['step'] + 1}. The last good "
+                    f"checkpoint is kept at {checkpoint_path}. Lower the learning rate (lr=...) or check the data."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            state["step"] += 1
+            state["batch_in_epoch"] += 1
+            state["epoch_loss"] += loss.item() * len(images)
+            state["epoch_images"] += len(images)
+            progress.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{state['epoch_images'] / (time.perf_counter() - started):.1f}")
+            if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
+                save_checkpoint()
+
+        train_loss = state["epoch_loss"] / max(1, state["epoch_images"])
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
+               "seconds": time.perf_counter() - started}
+        if main_process:
+            row.update(_validation(model, val_reader, config, hardware))
+        if config.lr_policy == "plateau":
+            stop_reason = _plateau_step(state["plateau"], train_loss, model, optimizer, config, run_dir)
+        state["history"].append(row)
+        state.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss=0.0, epoch_images=0)
+        save_checkpoint()
+        if main_process:
+            _write_log(state["history"], run_dir / "log.csv")
+            plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
+            tqdm.write(f"epoch {epoch + 1}: loss {train_loss:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")
+
+    final = run_dir / "model.pt"
+    if main_process:
+        save_atomic({"model": model.state_dict(), "model_name": config.model, "num_classes": reader.num_classes,
+                     "in_channels": reader.in_channels, "encoder_weights": model.encoder_weights,
+                     "config": config.to_dict(), "stop_reason": stop_reason or "completed all epochs",
+                     "synthetic": reader.synthetic}, final)
+    if distributed:
+        dist.barrier()
+    return final
+
+
+def _plateau_step(plateau: dict, train_loss: float, model, optimizer, config: RunConfig, run_dir: Path) -> str:
+    """The authors' schedule: keep the best weights; after ``plateau_patience`` epochs without a
+    lower training loss reload them and halve the learning rate; stop after ``stop_patience`` such
+    epochs or once the learning rate would fall below ``min_lr``. Returns a stop reason or ''."""
+    best_path = run_dir / "best_train_loss.pt"
+    if train_loss < plateau["best"]:
+        plateau.update(best=train_loss, bad_epochs=0)
+        save_atomic({"model": model.state_dict()}, best_path)
+        return ""
+    plateau["bad_epochs"] += 1
+    if plateau["bad_epochs"] > config.stop_patience:
+        return f"no lower training loss for {config.stop_patience} epochs"
+    if plateau["bad_epochs"] > config.plateau_patience:
+        if optimizer.param_groups[0]["lr"] < config.min_lr:
+            return f"learning rate below {config.min_lr}"
+        model.load_state_dict(torch.load(best_path, map_location="cpu")["model"])
+        for group in optimizer.param_groups:
+            group["lr"] /= 2
+    return ""

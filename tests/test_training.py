@@ -1,0 +1,165 @@
+"""Training engine on the CPU: convergence of every model, determinism, resume after a kill, NaN stop,
+checkpoint loading."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import cenet_lib.training as training
+from cenet_lib.checkpoint import load_checkpoint, load_trained_model, load_weights, save_atomic
+from cenet_lib.config import load_config
+from cenet_lib.evaluation import evaluate
+from cenet_lib.metrics import summarize
+from cenet_lib.models import build_model, list_models
+from cenet_lib.training import EpochBatches, TrainingDiverged, make_reader, train
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def tiny(cache: Path, **overrides):
+    """A few seconds of training on the synthetic lung stand-in (two large lungs: easy to learn)."""
+    settings = {"dataset": "lung", "input_size": 64, "epochs": 2, "batch_size": 4, "max_images": 8, "tta": False}
+    return load_config("smoke", overrides={**settings, **overrides}), cache / "synthetic"
+
+
+@pytest.mark.parametrize("model", list_models())
+def test_every_model_learns_the_stand_in(model, tmp_path, synthetic_cache):
+    config, cache = tiny(synthetic_cache, model=model, epochs=15, optimizer="adam", lr=2e-3, loss="dice", augment=False)
+    final = train(config, tmp_path, cache_dir=cache)
+    history = load_checkpoint(tmp_path / "checkpoint.pt")["state"]["history"]
+    assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
+    trained, _ = load_trained_model(final)
+    reader = make_reader(config, "train", cache)
+    reader.ids = reader.ids[:8]
+    scores = summarize(evaluate(trained, reader, config.input_size, tta=False)[0])
+    assert scores.loc["dice", "mean"] > 0.6  # chance (all lung) would score about 0.3
+
+
+def parameters(path: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path)["model"]
+
+
+def assert_same_weights(first: Path, second: Path) -> None:
+    a, b = parameters(first), parameters(second)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_same_seed_gives_identical_weights(tmp_path, synthetic_cache):
+    config, cache = tiny(synthetic_cache, model="backbone", epochs=1)
+    assert_same_weights(train(config, tmp_path / "a", cache_dir=cache), train(config, tmp_path / "b", cache_dir=cache))
+    other, _ = tiny(synthetic_cache, model="backbone", epochs=1, seed=1)
+    different = parameters(train(other, tmp_path / "c", cache_dir=cache))
+    assert not torch.equal(different["head.4.weight"], parameters(tmp_path / "a" / "model.pt")["head.4.weight"])
+
+
+def test_resume_after_kill_mid_epoch_gives_the_same_weights(tmp_path, synthetic_cache):
+    settings = ["dataset=lung", "model=backbone", "input_size=64", "epochs=2", "batch_size=2", "max_images=8",
+                "checkpoint_every=1", "tta=false", "augment=true"]
+    command = [sys.executable, "-m", "cenet_lib", "train", "--dataset", "lung", "--model", "backbone", "--profile", "smoke",
+               "--no-evaluate", "--run-dir", str(tmp_path / "killed"), *settings]
+    env = {**os.environ, "CENET_CACHE": str(synthetic_cache)}
+    process = subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.time() + 120
+    step = 0
+    while time.time() < deadline and process.poll() is None:  # kill in the second epoch, after its first batch
+        if checkpoint.is_file():
+            state = load_checkpoint(checkpoint)["state"]
+            step = state["step"]
+            if state["epoch"] == 1 and state["batch_in_epoch"] >= 1:
+                break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 4 < step < 8, f"the kill was not mid-epoch (step {step})"
+    assert not (tmp_path / "killed" / "model.pt").exists()
+    load_checkpoint(checkpoint)  # complete, even if the kill came during a save
+
+    config = load_config("smoke", overrides=dict(s.split("=") for s in settings))
+    train(config, tmp_path / "killed", resume=True, cache_dir=synthetic_cache / "synthetic")
+    assert not list((tmp_path / "killed").glob(".*.tmp"))  # a save cut short is cleared on resume
+    train(config, tmp_path / "whole", cache_dir=synthetic_cache / "synthetic")
+    assert_same_weights(tmp_path / "killed" / "model.pt", tmp_path / "whole" / "model.pt")
+    history = load_checkpoint(tmp_path / "killed" / "checkpoint.pt")["state"]["history"]
+    assert [row["epoch"] for row in history] == [1, 2]
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_cache, monkeypatch):
+    config, cache = tiny(synthetic_cache, model="backbone", epochs=3, batch_size=4)
+    real_loss = training.build_loss(config.loss)
+    calls = {"n": 0}
+
+    def poisoned(name):
+        def loss(logits, target):
+            calls["n"] += 1
+            value = real_loss(logits, target)
+            return value * float("nan") if calls["n"] == 3 else value  # 2 steps per epoch: NaN in epoch 2
+        return loss
+
+    monkeypatch.setattr(training, "build_loss", poisoned)
+    with pytest.raises(TrainingDiverged, match="nan at epoch 2.*checkpoint is kept"):
+        train(config, tmp_path, cache_dir=cache)
+    saved = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert saved["state"]["epoch"] == 1 and all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
+
+
+def test_plateau_policy_halves_lr_and_stops(tmp_path):
+    config = load_config("smoke", "authors", overrides={"plateau_patience": 2, "stop_patience": 4})
+    model = build_model("unet", 1, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    plateau = {"best": float("inf"), "bad_epochs": 0}
+    losses = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95]
+    reasons = [training._plateau_step(plateau, loss, model, optimizer, config, tmp_path) for loss in losses]
+    assert reasons[:6] == [""] * 6 and "no lower training loss" in reasons[6]
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 4)  # halved after bad epochs 3 and 4
+
+
+def test_epoch_batches_are_shared_between_ranks_and_resume():
+    single = EpochBatches(10, 2, seed=0)
+    ranks = [EpochBatches(10, 2, seed=0, rank=r, world_size=2) for r in range(2)]
+    everything = sorted(i for batch in single.batches(3) for i in batch)
+    assert everything == list(range(10))
+    shared = sorted(i for r in ranks for batch in r.batches(3) for i in batch)
+    assert shared == list(range(10))
+    assert single.batches(3) != single.batches(4)
+    single.epoch, single.skip = 3, 2
+    assert [[i for i, _ in batch] for batch in single] == single.batches(3)[2:]
+
+
+def test_checkpoint_from_data_parallel_and_mismatches(tmp_path):
+    model = build_model("backbone", num_classes=2)
+    wrapped = torch.nn.DataParallel(model)
+    path = save_atomic({"model": wrapped.state_dict(), "model_name": "backbone", "num_classes": 2, "in_channels": 3}, tmp_path / "dp.pt")
+    assert next(iter(wrapped.state_dict())).startswith("module.")
+    loaded, _ = load_trained_model(path)
+    torch.testing.assert_close(loaded.head[-1].weight, model.head[-1].weight)
+    with pytest.raises(ValueError, match="trained with 2 classes"):
+        load_weights(build_model("backbone", num_classes=1), load_checkpoint(path), "dp.pt")
+    with pytest.raises(ValueError, match="holds a 'backbone' model, not 'cenet'"):
+        load_weights(build_model("cenet", num_classes=2), load_checkpoint(path), "dp.pt")
+    (tmp_path / "bare.pt").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="Cannot read checkpoint"):
+        load_trained_model(tmp_path / "bare.pt")
+
+
+def test_atomic_save_leaves_the_old_file_when_interrupted(tmp_path, monkeypatch):
+    path = save_atomic({"a": 1}, tmp_path / "c.pt")
+
+    def broken(obj, file):
+        file.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(KeyboardInterrupt):
+        save_atomic({"a": 2}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path) == {"a": 1} and len(list(tmp_path.iterdir())) == 1
