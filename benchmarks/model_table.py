@@ -18,6 +18,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from cenet_lib.models import build_model, list_models
+from cenet_lib.provenance import git_commit
 
 
 def forward_backward_seconds(model: torch.nn.Module, x: torch.Tensor, repeats: int) -> float:
@@ -41,7 +42,8 @@ def main() -> None:
     x = torch.randn(1, 3, args.size, args.size)
     lines = [
         f"Models at 1x3x{args.size}x{args.size}, fp32, CPU ({platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} threads), torch {torch.__version__}, {datetime.now(timezone.utc):%Y-%m-%d}",
+        f"{torch.get_num_threads()} threads), torch {torch.__version__}, commit {git_commit()}, "
+        f"{datetime.now(timezone.utc):%Y-%m-%d}",
         "",
         "| model | trainable parameters | forward GFLOPs | forward+backward s (median) |",
         "|---|---:|---:|---:|",

@@ -23,6 +23,7 @@ import csv
 import math
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,8 +113,12 @@ def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) ->
         options["fold"] = config.fold
     if config.synthetic:
         root = Path(cache_dir or synthetic_cache_dir()) / f"{config.dataset}-seed{config.seed}"
-        if not (root / "SYNTHETIC.txt").is_file():
-            synthesize(config.dataset, root, seed=config.seed)
+        if not root.is_dir():  # written aside, then renamed: processes starting together never see half of it
+            partial = synthesize(config.dataset, root.with_name(f"{root.name}.partial-{os.getpid()}"), seed=config.seed)
+            try:
+                partial.rename(root)
+            except OSError:  # another process finished first
+                shutil.rmtree(partial)
         from .data import READERS
 
         return READERS[config.dataset](root, split, **options)
@@ -121,8 +126,9 @@ def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) ->
 
 
 class EpochBatches(Sampler):
-    """Batches of (index, epoch) pairs: the epoch's order drawn from (seed, epoch), this process's
-    share of each batch under torchrun, starting after ``skip`` batches when a run resumes mid-epoch."""
+    """Batches of (index, epoch) pairs: the epoch's order drawn from (seed, epoch), starting after
+    ``skip`` batches when a run resumes mid-epoch. Under torchrun ``batch_size`` is per process: each
+    step takes ``batch_size x world_size`` images and each process its own share of them."""
 
     def __init__(self, size: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         self.size, self.batch_size, self.seed = size, batch_size, seed
@@ -217,7 +223,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
     if config.max_images:
         reader.ids = reader.ids[: config.max_images]
     val_reader = make_reader(config, "val", cache_dir) if "val" in reader.splits else None
-    model = build_model(config.model, reader.num_classes, reader.in_channels, pretrained=None if config.encoder_weights == "scratch" or config.model == "unet" else config.encoder_weights)
+    model = build_model(config.model, reader.num_classes, reader.in_channels, pretrained=config.encoder_weights)
     model = model.to(hardware.device, memory_format=torch.channels_last if hardware.channels_last else torch.contiguous_format)
     dataset = SegmentationDataset(reader, config.input_size, Augmentation() if config.augment else None, seed=config.seed)
     sampler = EpochBatches(len(dataset), config.batch_size, config.seed, hardware.rank, hardware.world_size)
@@ -247,12 +253,15 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump({**config.to_dict(), "input_size": list(config.input_size)}, sort_keys=False))
 
-    trained = DistributedDataParallel(model) if distributed else model
+    if distributed:
+        trained = DistributedDataParallel(model, device_ids=[hardware.device] if hardware.device.type == "cuda" else None)
+    else:
+        trained = model
     if config.compile:
         trained = torch.compile(trained)
     loader = DataLoader(
         dataset, batch_sampler=sampler, num_workers=hardware.num_workers,
-        pin_memory=hardware.device.type == "cuda", persistent_workers=False,
+        pin_memory=hardware.device.type == "cuda", persistent_workers=hardware.num_workers > 0,
     )
 
     def save_checkpoint() -> None:
@@ -304,7 +313,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
         if main_process:
             row.update(_validation(model, val_reader, config, hardware))
         if config.lr_policy == "plateau":
-            stop_reason = _plateau_step(state["plateau"], train_loss, model, optimizer, config, run_dir)
+            stop_reason = _plateau_step(state["plateau"], train_loss, model, optimizer, config)
         state["history"].append(row)
         state.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss=0.0, epoch_images=0)
         save_checkpoint()
@@ -324,14 +333,14 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
     return final
 
 
-def _plateau_step(plateau: dict, train_loss: float, model, optimizer, config: RunConfig, run_dir: Path) -> str:
-    """The authors' schedule: keep the best weights; after ``plateau_patience`` epochs without a
-    lower training loss reload them and halve the learning rate; stop after ``stop_patience`` such
-    epochs or once the learning rate would fall below ``min_lr``. Returns a stop reason or ''."""
-    best_path = run_dir / "best_train_loss.pt"
+def _plateau_step(plateau: dict, train_loss: float, model, optimizer, config: RunConfig) -> str:
+    """The authors' schedule: keep the best weights (in ``plateau``, so they are checkpointed with
+    it); after ``plateau_patience`` epochs without a lower training loss reload them and halve the
+    learning rate; stop after ``stop_patience`` such epochs or once the learning rate would fall
+    below ``min_lr``. Returns a stop reason or ''."""
     if train_loss < plateau["best"]:
-        plateau.update(best=train_loss, bad_epochs=0)
-        save_atomic({"model": model.state_dict()}, best_path)
+        best_state = {key: value.detach().clone() for key, value in model.state_dict().items()}
+        plateau.update(best=train_loss, bad_epochs=0, best_state=best_state)
         return ""
     plateau["bad_epochs"] += 1
     if plateau["bad_epochs"] > config.stop_patience:
@@ -339,7 +348,7 @@ def _plateau_step(plateau: dict, train_loss: float, model, optimizer, config: Ru
     if plateau["bad_epochs"] > config.plateau_patience:
         if optimizer.param_groups[0]["lr"] < config.min_lr:
             return f"learning rate below {config.min_lr}"
-        model.load_state_dict(torch.load(best_path, map_location="cpu")["model"])
+        model.load_state_dict(plateau["best_state"])
         for group in optimizer.param_groups:
             group["lr"] /= 2
     return ""

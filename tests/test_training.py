@@ -112,15 +112,21 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_c
     assert saved["state"]["epoch"] == 1 and all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
 
 
-def test_plateau_policy_halves_lr_and_stops(tmp_path):
+def test_plateau_policy_halves_lr_reloads_best_and_stops():
     config = load_config("smoke", "authors", overrides={"plateau_patience": 2, "stop_patience": 4})
     model = build_model("unet", 1, 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     plateau = {"best": float("inf"), "bad_epochs": 0}
     losses = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95]
-    reasons = [training._plateau_step(plateau, loss, model, optimizer, config, tmp_path) for loss in losses]
+    reasons = []
+    for loss in losses:
+        reasons.append(training._plateau_step(plateau, loss, model, optimizer, config))
+        if loss == 0.9:
+            best = {k: v.clone() for k, v in model.state_dict().items()}
+            torch.nn.init.zeros_(model.head.weight)  # training moves on from the best weights
     assert reasons[:6] == [""] * 6 and "no lower training loss" in reasons[6]
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 4)  # halved after bad epochs 3 and 4
+    torch.testing.assert_close(model.head.weight, best["head.weight"])  # the best weights were reloaded
 
 
 def test_epoch_batches_are_shared_between_ranks_and_resume():
@@ -163,3 +169,16 @@ def test_atomic_save_leaves_the_old_file_when_interrupted(tmp_path, monkeypatch)
         save_atomic({"a": 2}, path)
     monkeypatch.undo()
     assert load_checkpoint(path) == {"a": 1} and len(list(tmp_path.iterdir())) == 1
+
+
+def test_distributed_data_parallel_under_torchrun_on_the_cpu(tmp_path, synthetic_cache):
+    """Two processes with the gloo backend, each taking batch_size images of every step; rank 0 writes."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "cenet_lib",
+               "train", "--dataset", "lung", "--model", "backbone", "--profile", "smoke", "--no-evaluate",
+               "--run-dir", str(tmp_path), "input_size=64", "batch_size=4", "max_images=8", "cpu_threads=1"]
+    env = {**os.environ, "CENET_CACHE": str(synthetic_cache)}
+    result = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    saved = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert saved["state"]["epoch"] == 2 and saved["state"]["step"] == 2  # 8 images = one step of 2 x 4 per epoch
+    assert all(torch.isfinite(v).all() for v in parameters(tmp_path / "model.pt").values() if v.is_floating_point())
