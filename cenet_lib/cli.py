@@ -1,9 +1,9 @@
 """Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate`` and ``predict``.
 
     cenet train --dataset drive --model cenet --profile quick
-    cenet train --dataset /path/to/my_folder --profile quick set epochs=30 lr=1e-3
-    cenet evaluate runs/drive-cenet-quick-seed0
-    cenet predict runs/drive-cenet-quick-seed0/model.pt my_images/ --out predictions --overlay
+    cenet train --dataset /path/to/my_folder --profile quick epochs=30 lr=1e-3
+    cenet evaluate runs/drive-cenet-quick-scratch-seed0
+    cenet predict runs/drive-cenet-quick-scratch-seed0/model.pt my_images/ --out predictions --overlay
 """
 from __future__ import annotations
 
