@@ -38,4 +38,6 @@ if [ ! -f "$_stamp" ] || [ "$(cat "$_stamp")" != "$_want" ]; then
         "$PYTHON" -m pip install --quiet -e "$_root[dev]" &&
         echo "$_want" >"$_stamp" || { echo "error: installation failed (see pip's output above)." >&2; return 1 2>/dev/null || exit 1; }
 fi
+# Kernels started by papermill and nbval run "python" from PATH: make it this environment's.
+export PATH="$(dirname "$PYTHON"):$PATH"
 export PYTHON

@@ -74,3 +74,10 @@ def test_wide_layout_has_a_row_per_method_in_paper_order(tmp_path):
     order = [body.index(row.method + " ") for row in section.rows]
     assert order == sorted(order)
     assert "\\begin{table}" in files[2].read_text()
+
+
+def test_run_section_rejects_unknown_rows(tmp_path):
+    from cenet_lib.reporting.experiments import run_section
+
+    with pytest.raises(ValueError, match="its rows are \\['U-Net', 'Backbone', 'CE-Net'\\]"):
+        run_section("lung", out_dir=tmp_path, rows=["CE-Net v2"])

@@ -1,0 +1,71 @@
+"""Figures like the paper's: sample results (Fig. 5-7) and training-loss curves (Fig. 8).
+
+Sample-result figures show dataset images, so they are written on each run and never committed;
+loss curves hold no image data.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _show(axis, array: np.ndarray, labels: bool, classes: int) -> None:
+    if labels:
+        axis.imshow(array, cmap="tab10", vmin=0, vmax=max(9, classes - 1), interpolation="nearest")
+    elif array.ndim == 3 and array.shape[2] == 3:
+        axis.imshow(array)
+    elif array.dtype.kind == "f":  # a probability map: black 0, white 1, whatever its range
+        axis.imshow(np.squeeze(array), cmap="gray", vmin=0, vmax=1)
+    else:
+        axis.imshow(np.squeeze(array), cmap="gray")
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def sample_results(
+    images: list[np.ndarray],
+    predictions: dict[str, list[np.ndarray]],
+    references: list[np.ndarray],
+    path: Path,
+    title: str,
+    classes: int = 1,
+) -> Path:
+    """One row per image: the image, each model's prediction (a probability map, or a label map for
+    several classes) and the ground truth, as in Figs. 5-7."""
+    columns = ["image", *predictions, "ground truth"]
+    labels = classes > 1
+    figure, axes = plt.subplots(len(images), len(columns), figsize=(2.4 * len(columns), 2.4 * len(images)), squeeze=False)
+    for row, image in enumerate(images):
+        _show(axes[row, 0], image, False, classes)
+        for column, name in enumerate(predictions, start=1):
+            _show(axes[row, column], predictions[name][row], labels, classes)
+        _show(axes[row, -1], references[row], labels, classes)
+    for column, name in enumerate(columns):
+        axes[0, column].set_title(name, fontsize=9)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def loss_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
+    """Training loss per epoch of several runs on one plot (Fig. 8 compares pretrained and scratch)."""
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    for name, log in logs.items():
+        axis.plot(log["epoch"], log["train_loss"], label=name)
+    axis.set(xlabel="epoch", ylabel="training loss", title=title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -1,0 +1,52 @@
+"""A run directory: where a trained model lives, and its evaluation written beside it."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .checkpoint import load_trained_model
+from .config import RunConfig
+from .evaluation import evaluate, human_observer
+from .metrics import summarize
+from .provenance import provenance
+from .training import make_reader, resolve_hardware
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    dataset = Path(config.dataset).name if Path(config.dataset).is_dir() else config.dataset
+    tag = "-synthetic" if config.synthetic else ""
+    return Path("runs") / f"{dataset}{tag}-{config.model}-{config.profile}-{config.recipe}-seed{config.seed}"
+
+
+def run_evaluation(run_dir: Path, split: str = "test", tta: bool | None = None, data_root: str | None = None) -> dict:
+    """Evaluate ``run_dir/model.pt`` on ``split``; writes per-image and summary CSVs and metrics.json."""
+    model, checkpoint = load_trained_model(run_dir / "model.pt")
+    config = RunConfig(**{**checkpoint["config"], "input_size": tuple(checkpoint["config"]["input_size"])})
+    if data_root is not None:
+        config.data_root = data_root
+    hardware = resolve_hardware(config)
+    model.to(hardware.device)
+    reader = make_reader(config, split)
+    use_tta = config.tta if tta is None else tta
+    started = time.perf_counter()
+    per_image, _ = evaluate(model, reader, config.input_size, use_tta, config.threshold, hardware.device, hardware.amp)
+    seconds = time.perf_counter() - started
+    per_image.to_csv(run_dir / f"metrics_{split}_per_image.csv", index=False)
+    summary = summarize(per_image)
+    summary.to_csv(run_dir / f"metrics_{split}_summary.csv")
+    result = {
+        "summary": {name: {"mean": row["mean"], "std": row["std"], "n": int(row["n"])} for name, row in summary.iterrows()},
+        "provenance": provenance(
+            hardware.device, model=config.model, dataset=config.dataset, split=split, fold=config.fold,
+            synthetic=reader.synthetic, profile=config.profile, recipe=config.recipe, seed=config.seed,
+            encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, input_size=list(config.input_size),
+            evaluation_seconds=round(seconds, 1),
+        ),
+    }
+    if reader.name == "drive" and split == "test":
+        human = human_observer(reader)
+        human.to_csv(run_dir / "human_observer_per_image.csv", index=False)
+        result["human_observer"] = {name: {"mean": row["mean"], "std": row["std"]} for name, row in summarize(human).iterrows()}
+    (run_dir / f"metrics_{split}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    return result
