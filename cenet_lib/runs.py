@@ -14,6 +14,7 @@ from .training import make_reader, resolve_hardware
 
 
 def default_run_dir(config: RunConfig) -> Path:
+    """``runs/<dataset>[-synthetic]-<model>-<profile>-<recipe>-seed<seed>`` under the current folder."""
     dataset = Path(config.dataset).name if Path(config.dataset).is_dir() else config.dataset
     tag = "-synthetic" if config.synthetic else ""
     return Path("runs") / f"{dataset}{tag}-{config.model}-{config.profile}-{config.recipe}-seed{config.seed}"

@@ -61,6 +61,14 @@ class _OCTReader(Reader):
     splits = ("train", "val", "test")
     num_boundaries = len(DUKE_BOUNDARIES)
 
+    def _list_split(self, annotations: str) -> Path:
+        """List ``<root>/<split>/images`` into ``images`` and ``ids``; return ``<root>/<split>/<annotations>``."""
+        split_dir = self.require_dir(self.root / self.split, f"{self.split} split")
+        self.images = list_images(self.require_dir(split_dir / "images", "images"))
+        self.ids = [p.stem for p in self.images]
+        self.require_nonempty()
+        return self.require_dir(split_dir / annotations, annotations)
+
     def _sample(self, image_id: str, image: np.ndarray, labels: np.ndarray, source: str) -> Sample:
         if labels.max() > self.num_classes - 1:
             raise DatasetError(f"{source}: label {int(labels.max())} is out of range 0..{self.num_classes - 1}.")
@@ -79,11 +87,7 @@ class DukeDME(_OCTReader):
 
     def __init__(self, root: Path, split: str = "train") -> None:
         super().__init__(root, split)
-        split_dir = self.require_dir(self.root / split, f"{split} split")
-        self.images = list_images(self.require_dir(split_dir / "images", "images"))
-        self.labels_dir = self.require_dir(split_dir / "labels", "labels")
-        self.ids = [p.stem for p in self.images]
-        self.require_nonempty()
+        self.labels_dir = self._list_split("labels")
 
     def load(self, index: int) -> Sample:
         image = read_image(self.images[index], channels=1)
@@ -144,11 +148,7 @@ class OCTBoundaryCSV(_OCTReader):
 
     def __init__(self, root: Path, split: str = "train") -> None:
         super().__init__(root, split)
-        split_dir = self.require_dir(self.root / split, f"{split} split")
-        self.images = list_images(self.require_dir(split_dir / "images", "images"))
-        self.boundaries_dir = self.require_dir(split_dir / "boundaries", "boundaries")
-        self.ids = [p.stem for p in self.images]
-        self.require_nonempty()
+        self.boundaries_dir = self._list_split("boundaries")
 
     def load(self, index: int) -> Sample:
         image = read_image(self.images[index], channels=1)
