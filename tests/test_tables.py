@@ -81,3 +81,16 @@ def test_run_section_rejects_unknown_rows(tmp_path):
 
     with pytest.raises(ValueError, match="its rows are \\['U-Net', 'Backbone', 'CE-Net'\\]"):
         run_section("lung", out_dir=tmp_path, rows=["CE-Net v2"])
+
+
+def test_wide_layout_shows_only_sub_columns_that_hold_values():
+    from cenet_lib.reporting import wide_layout
+
+    section = SECTIONS["optic_disc"]
+    long = build_table(section, {"CE-Net": per_image({"overlap_error": [0.1, 0.2], "dice": [0.9, 0.8]})}, "DRISHTI-GS1", False)
+    columns = set(wide_layout(long).columns)
+    assert ("ORIGA", "paper") in columns and ("ORIGA", "ours") not in columns
+    assert ("overlap_error", "ours") in columns and ("overlap_error", "paper") not in columns
+    assert not any(kind == "Δ" for _, kind in columns)  # substituted data: never a difference
+    comparable = build_table(SECTIONS["lung"], {"CE-Net": per_image({"overlap_error": [0.1], "accuracy": [0.9], "sensitivity": [0.9]})}, "lung", False)
+    assert ("overlap_error", "Δ") in set(wide_layout(comparable).columns)

@@ -79,17 +79,22 @@ def _cell(mean: float, std: float, digits: int = 4) -> str:
 
 
 def wide_layout(long: pd.DataFrame) -> pd.DataFrame:
-    """Methods down, metrics across, like the paper: 'ours', 'paper' and 'Δ' under each metric
-    (only 'ours' under the metrics the paper does not report)."""
-    with_paper = set(long.loc[long["paper_mean"].notna(), "metric"])
+    """Methods down, metrics across, like the paper: 'ours', 'paper' and 'Δ' under each metric, each
+    sub-column only where it holds a value for some method (no 'Δ' for substituted data, no 'ours'
+    under the columns of datasets not run here, no 'paper' under metrics the paper does not report)."""
+    present = {kind: set(long.loc[long[column].notna(), "metric"])
+               for kind, column in (("ours", "ours_mean"), ("paper", "paper_mean"), ("Δ", "difference"))}
     rows = {}
     for method, group in long.groupby("method", sort=False):
         cells: dict[tuple[str, str], str] = {}
         for _, line in group.iterrows():
-            cells[(line["metric"], "ours")] = _cell(line["ours_mean"], line["ours_std"])
-            if line["metric"] in with_paper:
-                cells[(line["metric"], "paper")] = _cell(line["paper_mean"], line["paper_std"])
-                cells[(line["metric"], "Δ")] = "-" if np.isnan(line["difference"]) else f"{line['difference']:+.4f}"
+            metric = line["metric"]
+            if metric in present["ours"]:
+                cells[(metric, "ours")] = _cell(line["ours_mean"], line["ours_std"])
+            if metric in present["paper"]:
+                cells[(metric, "paper")] = _cell(line["paper_mean"], line["paper_std"])
+            if metric in present["Δ"]:
+                cells[(metric, "Δ")] = "-" if np.isnan(line["difference"]) else f"{line['difference']:+.4f}"
         cells[("", "status")] = group["status"].iloc[0]
         rows[method] = cells
     wide = pd.DataFrame.from_dict(rows, orient="index")
