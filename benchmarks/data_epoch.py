@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from cenet_lib.data import READERS, Augmentation, DatasetError, SegmentationDataset, build_reader
+from cenet_lib.data import Augmentation, DatasetError, SegmentationDataset, build_reader
 
 
 def epoch_seconds(dataset: SegmentationDataset) -> float:

@@ -52,10 +52,9 @@ def model_state(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 def load_weights(model: nn.Module, checkpoint: dict[str, Any], source: str) -> None:
     """Load a checkpoint's weights into ``model``; a checkpoint of another model or class count says so."""
-    expected = {"model_name": getattr(model, "model_name", None)}
-    saved_name = checkpoint.get("model_name")
-    if saved_name and expected["model_name"] and saved_name != expected["model_name"]:
-        raise ValueError(f"{source} holds a {saved_name!r} model, not {expected['model_name']!r}.")
+    expected, saved_name = getattr(model, "model_name", None), checkpoint.get("model_name")
+    if saved_name and expected and saved_name != expected:
+        raise ValueError(f"{source} holds a {saved_name!r} model, not {expected!r}.")
     state = model_state(checkpoint)
     own = model.state_dict()
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]

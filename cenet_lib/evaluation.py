@@ -72,7 +72,7 @@ def score_sample(task: str, probs: np.ndarray, sample: Sample, threshold: float 
     if task == "oct":
         prediction = probs.argmax(axis=0)
         errors = metrics.boundary_errors(prediction, mask, len(DUKE_BOUNDARIES), ignore_labels=(len(DUKE_BOUNDARIES) + 1,))
-        row = {f"boundary_{name}": float(value) for name, value in zip(DUKE_BOUNDARIES, errors["per_boundary"])}
+        row = {f"boundary_{name}": float(value) for name, value in zip(DUKE_BOUNDARIES, errors["per_boundary"], strict=True)}
         row["boundary_overall"] = errors["overall"]
         row["pixel_accuracy"] = float((prediction == mask).mean())
         return row

@@ -94,5 +94,5 @@ def test_dataset_items_are_reproducible_per_epoch_and_worker_count(synthetic_roo
         loader = DataLoader(dataset, batch_size=2, num_workers=workers)
         return [batch["image"] for batch in loader]
 
-    for serial, parallel in zip(batches(0), batches(2)):
+    for serial, parallel in zip(batches(0), batches(2), strict=True):
         assert torch.equal(serial, parallel)

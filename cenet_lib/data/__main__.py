@@ -19,7 +19,7 @@ from .base import DatasetError, Reader
 from .io import list_images
 from .isbi2012 import contiguous_folds
 from .paths import dataset_dir
-from .splits import SPLITS_DIR, holdout_and_folds, make_split_file
+from .splits import SPLITS_DIR, kfold, make_split_file
 from .synthetic import SYNTHESIZERS, synthesize
 
 #: Images per split in the public distributions (used by ``status`` to check a copy).
@@ -110,8 +110,7 @@ def split(name: str, data_root: str | None, out: Path | None) -> int:
         folder = root / "2d_images"
         if not folder.is_dir():
             raise DatasetError(f"lung: {folder} not found.\n{READERS[name].instructions}")
-        content = holdout_and_folds([p.stem for p in sorted(folder.glob("*.tif"))], 0.2, 5, seed=0)
-        del content["train"], content["test"]  # the held-out test set is fold 0
+        content = {"seed": 0, "folds": kfold([p.stem for p in folder.glob("*.tif")], 5, seed=0)}  # test = fold 0
     else:
         print(f"{name} has an official split in its folder layout; no split file is needed.", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from skimage.segmentation import find_boundaries
 from .io import write_image
 from .isbi2012 import contiguous_folds
 from .oct import DUKE_BOUNDARIES, label_map_from_boundaries
-from .splits import LOCAL_SPLIT_FILE, holdout_and_folds, make_split_file
+from .splits import LOCAL_SPLIT_FILE, holdout_and_folds, kfold, make_split_file
 
 MARKER = "SYNTHETIC.txt"
 
@@ -231,7 +231,7 @@ def synth_lung(out: Path, seed: int = 0, count: int = 10, size: int = 128) -> Pa
         write_image(out / "2d_images" / f"{image_id}.tif", hu, compression="zlib")
         write_image(out / "2d_masks" / f"{image_id}.tif", mask, compression="zlib")
         ids.append(image_id)
-    make_split_file(out / LOCAL_SPLIT_FILE, holdout_and_folds(ids, 0.2, 5, seed))
+    make_split_file(out / LOCAL_SPLIT_FILE, {"seed": seed, "folds": kfold(ids, 5, seed)})  # as data/splits/lung.json
     return out
 
 

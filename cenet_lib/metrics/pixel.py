@@ -17,10 +17,34 @@ from scipy.stats import rankdata
 
 
 class ConfusionCounts(NamedTuple):
+    """Pixel counts of a binary prediction; each score of this module is a property, defined once."""
+
     tp: int
     fp: int
     fn: int
     tn: int
+
+    @property
+    def overlap_error(self) -> float:
+        union = self.tp + self.fp + self.fn
+        return 1.0 - self.tp / union if union else 0.0
+
+    @property
+    def dice(self) -> float:
+        denominator = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / denominator if denominator else 1.0
+
+    @property
+    def sensitivity(self) -> float:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def specificity(self) -> float:
+        return _ratio(self.tn, self.tn + self.fp)
+
+    @property
+    def accuracy(self) -> float:
+        return _ratio(self.tp + self.tn, self.tp + self.tn + self.fp + self.fn)
 
 
 def _select(values: np.ndarray, target: np.ndarray, region: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -51,34 +75,27 @@ def confusion_counts(pred: np.ndarray, target: np.ndarray, region: np.ndarray | 
 
 def overlap_error(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
     """Overlap error E = 1 - |S and G| / |S or G|, Eq. (4) (one minus the Jaccard index)."""
-    c = confusion_counts(pred, target, region)
-    union = c.tp + c.fp + c.fn
-    return 1.0 - c.tp / union if union else 0.0
+    return confusion_counts(pred, target, region).overlap_error
 
 
 def dice(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
     """Dice coefficient 2|S and G| / (|S| + |G|) (the F1 score)."""
-    c = confusion_counts(pred, target, region)
-    denominator = 2 * c.tp + c.fp + c.fn
-    return 2 * c.tp / denominator if denominator else 1.0
+    return confusion_counts(pred, target, region).dice
 
 
 def sensitivity(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
     """Sen = TP / (TP + FN), Eq. (5) (recall, true positive rate)."""
-    c = confusion_counts(pred, target, region)
-    return _ratio(c.tp, c.tp + c.fn)
+    return confusion_counts(pred, target, region).sensitivity
 
 
 def specificity(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
     """Spe = TN / (TN + FP) (true negative rate)."""
-    c = confusion_counts(pred, target, region)
-    return _ratio(c.tn, c.tn + c.fp)
+    return confusion_counts(pred, target, region).specificity
 
 
 def accuracy(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
     """Acc = (TP + TN) / (TP + TN + FP + FN), Eq. (6)."""
-    c = confusion_counts(pred, target, region)
-    return _ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn)
+    return confusion_counts(pred, target, region).accuracy
 
 
 def auc(prob: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
@@ -104,12 +121,11 @@ def binary_scores(
     """All scores of Tables I-III for one image: the mask is ``prob >= threshold``."""
     pred = np.asarray(prob) >= threshold
     c = confusion_counts(pred, target, region)
-    union = c.tp + c.fp + c.fn
     return {
-        "overlap_error": 1.0 - c.tp / union if union else 0.0,
-        "dice": 2 * c.tp / (union + c.tp) if union else 1.0,
-        "sensitivity": _ratio(c.tp, c.tp + c.fn),
-        "specificity": _ratio(c.tn, c.tn + c.fp),
-        "accuracy": _ratio(c.tp + c.tn, sum(c)),
+        "overlap_error": c.overlap_error,
+        "dice": c.dice,
+        "sensitivity": c.sensitivity,
+        "specificity": c.specificity,
+        "accuracy": c.accuracy,
         "auc": auc(prob, target, region),
     }

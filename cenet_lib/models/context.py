@@ -82,7 +82,7 @@ class RMPBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = [x.shape[-2], x.shape[-1]]
         levels: list[torch.Tensor] = []
-        for pool, reduction in zip(self.pools, self.reductions):
+        for pool, reduction in zip(self.pools, self.reductions, strict=True):
             level = reduction(pool(x))
             levels.append(F.interpolate(level, size=size, mode="bilinear", align_corners=False))
         levels.append(x)
