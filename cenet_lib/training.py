@@ -77,9 +77,22 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         torch.backends.cudnn.benchmark = False
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively: a CUDA GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX (elsewhere autocast would emulate bf16 and run slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
 def resolve_hardware(config: RunConfig) -> Hardware:
-    """Device, precision and loader settings: fp32 on the CPU; bf16 autocast, channels_last and
-    pinned, persistent workers on CUDA. Under torchrun each process takes the GPU of its rank."""
+    """Device, precision and loader settings. By default: bf16 autocast where the device computes
+    bf16 natively (:func:`native_bf16`), channels_last memory format, and on CUDA pinned, persistent
+    loader workers. Under torchrun each process takes the GPU of its rank.
+
+    Why these defaults on the CPU too: one training step of cenet (batch 4, 256x256, Adam, this
+    project's 2-core AVX512-BF16 CPU) took 1.28 s in fp32, 1.05 s with channels_last and 0.59 s with
+    channels_last and bf16 autocast; U-Net 7.67, 6.75 and 3.29 s (``benchmarks/speed.py``)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if config.device == "auto":
@@ -94,8 +107,8 @@ def resolve_hardware(config: RunConfig) -> Hardware:
         torch.backends.cudnn.benchmark = not config.deterministic
     if config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
-    amp = config.amp if config.amp is not None else cuda and torch.cuda.is_bf16_supported()
-    channels_last = config.channels_last if config.channels_last is not None else cuda
+    amp = config.amp if config.amp is not None else native_bf16(device)
+    channels_last = config.channels_last if config.channels_last is not None else True
     workers = config.num_workers if config.num_workers is not None else (min(4, max(0, (os.cpu_count() or 1) - 1)) if cuda else 0)
     return Hardware(device, amp, channels_last, workers, rank, world_size)
 
