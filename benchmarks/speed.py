@@ -124,7 +124,7 @@ class PeakMemory:
 def model_row(name: str, size: int, hardware: Hardware, repeats: int) -> dict:
     device, memory_format = hardware.device, torch.channels_last if hardware.channels_last else torch.contiguous_format
     torch.manual_seed(0)
-    model = build(name).to(device, memory_format=memory_format)
+    model = hardware.place(build(name))
     parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     weights_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
     images = torch.randn(TRAIN_BATCH, 3, size, size, device=device).contiguous(memory_format=memory_format)
@@ -226,10 +226,10 @@ def drive_evaluation_seconds(checkpoint: Path, data_root: str | None) -> float |
         return time.perf_counter() - start
 
 
-def run_all_times() -> pd.DataFrame:
-    """``run_all.sh`` wall time of every finished section of every profile under ``results/``."""
+def run_all_times(results: Path) -> pd.DataFrame:
+    """``run_all.sh`` wall time of every finished section of every profile under ``results``."""
     rows = []
-    for done in sorted(REPOSITORY.glob("results/*/executed/*.done")):
+    for done in sorted(results.glob("*/executed/*.done")):
         match = re.search(r"(\d+) s", done.read_text())
         if match:
             rows.append({"profile": done.parents[1].name, "notebook": done.stem, "seconds": int(match.group(1))})
@@ -250,6 +250,7 @@ def main() -> None:
     parser.add_argument("--fp32", action="store_true", help="no bf16 autocast, contiguous memory format")
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained DRIVE model.pt")
+    parser.add_argument("--results", type=Path, default=REPOSITORY / "results", help="where run_all.sh wrote its runs")
     parser.add_argument("--out", type=Path, default=REPOSITORY / "benchmarks" / "results")
     args = parser.parse_args()
 
@@ -275,7 +276,7 @@ def main() -> None:
     cenet = table[table.model == "cenet"].set_index("size")["train_images_per_s"]
     pipeline = pd.concat([data_pipeline(args.data_root, size, cenet[size]) for size in args.sizes], ignore_index=True)
     evaluation = drive_evaluation_seconds(args.checkpoint, args.data_root)
-    wall = run_all_times()
+    wall = run_all_times(args.results)
 
     sections = [
         header, "",
@@ -285,7 +286,7 @@ def main() -> None:
         "## Scoring the DRIVE test set end to end (20 images, TTA, Table II metrics in the FOV and whole image)", "",
         f"{evaluation:.1f} s from {args.checkpoint.relative_to(REPOSITORY) if args.checkpoint.is_relative_to(REPOSITORY) else args.checkpoint}"
         if evaluation is not None else "not measured (no checkpoint or no DRIVE data)", "",
-        "## run_all.sh wall time per section (from results/*/executed/*.done)", "", markdown(wall, 0), "",
+        f"## run_all.sh wall time per section (from {args.results.name}/*/executed/*.done)", "", markdown(wall, 0), "",
     ]
     report = "\n".join(sections)
     print("\n" + report)

@@ -48,7 +48,7 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
     model, checkpoint = load_trained_model(model_path)
     config = checkpoint["config"]
     hardware = resolve_hardware(RunConfig(device=config.get("device", "auto")))
-    model.to(hardware.device)
+    hardware.place(model)
     files = []
     for item in inputs:
         files += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if item.is_dir() else [item]

@@ -27,7 +27,7 @@ def run_evaluation(run_dir: Path, split: str = "test", tta: bool | None = None, 
     if data_root is not None:
         config.data_root = data_root
     hardware = resolve_hardware(config)
-    model.to(hardware.device)
+    hardware.place(model)
     reader = make_reader(config, split)
     use_tta = config.tta if tta is None else tta
     started = time.perf_counter()

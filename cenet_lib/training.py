@@ -65,6 +65,10 @@ class Hardware:
     rank: int = 0
     world_size: int = 1
 
+    def place(self, model: torch.nn.Module) -> torch.nn.Module:
+        """``model`` on this device, in this memory format."""
+        return model.to(self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and torch (all devices); optionally require deterministic kernels."""
@@ -243,7 +247,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
         reader.ids = reader.ids[: config.max_images]
     val_reader = make_reader(config, "val", cache_dir) if "val" in reader.splits else None
     model = build_model(config.model, reader.num_classes, reader.in_channels, pretrained=config.encoder_weights)
-    model = model.to(hardware.device, memory_format=torch.channels_last if hardware.channels_last else torch.contiguous_format)
+    model = hardware.place(model)
     dataset = SegmentationDataset(reader, config.input_size, Augmentation() if config.augment else None, seed=config.seed)
     sampler = EpochBatches(len(dataset), config.batch_size, config.seed, hardware.rank, hardware.world_size)
     steps_per_epoch = len(sampler.batches(0))
