@@ -39,7 +39,7 @@ def run_evaluation(run_dir: Path, split: str = "test", tta: bool | None = None, 
     result = {
         "summary": {name: {"mean": row["mean"], "std": row["std"], "n": int(row["n"])} for name, row in summary.iterrows()},
         "provenance": provenance(
-            hardware.device, model=config.model, dataset=config.dataset, split=split, fold=config.fold,
+            hardware.device, precision="bf16 autocast" if hardware.amp else "fp32", model=config.model, dataset=config.dataset, split=split, fold=config.fold,
             synthetic=reader.synthetic, profile=config.profile, recipe=config.recipe, seed=config.seed,
             encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, input_size=list(config.input_size),
             evaluation_seconds=round(seconds, 1),

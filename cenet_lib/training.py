@@ -274,7 +274,9 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
             print(f"Resuming {run_dir} at epoch {state['epoch'] + 1}, step {state['step']}.")
     elif main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump({**config.to_dict(), "input_size": list(config.input_size)}, sort_keys=False))
+        used = f"# ran with: device {hardware.device}, amp {hardware.amp}, channels_last {hardware.channels_last}\n"
+        settings = yaml.safe_dump({**config.to_dict(), "input_size": list(config.input_size)}, sort_keys=False)
+        (run_dir / "config.yaml").write_text(used + settings)  # usable as --config for another run
 
     if distributed:
         trained = DistributedDataParallel(model, device_ids=[hardware.device] if hardware.device.type == "cuda" else None)

@@ -56,6 +56,9 @@ def assert_same_weights(first: Path, second: Path) -> None:
 def test_same_seed_gives_identical_weights(tmp_path, synthetic_cache):
     config, cache = tiny(synthetic_cache, model="backbone", epochs=1)
     assert_same_weights(train(config, tmp_path / "a", cache_dir=cache), train(config, tmp_path / "b", cache_dir=cache))
+    first_line = (tmp_path / "a" / "config.yaml").read_text().splitlines()[0]
+    assert first_line == f"# ran with: device cpu, amp {training.native_bf16(torch.device('cpu'))}, channels_last True"
+    assert load_config("smoke", yaml_file=tmp_path / "a" / "config.yaml") == config  # a run's settings rerun it
     other, _ = tiny(synthetic_cache, model="backbone", epochs=1, seed=1)
     different = parameters(train(other, tmp_path / "c", cache_dir=cache))
     assert not torch.equal(different["head.4.weight"], parameters(tmp_path / "a" / "model.pt")["head.4.weight"])

@@ -100,8 +100,9 @@ def run_section(
     reader = make_reader(load_config(profile, overrides={"dataset": section.dataset, "data_root": data_root, "synthetic": synthetic}), "test")
     data_label = f"synthetic {reader.name} stand-in, test split" if synthetic else f"{reader.root.name} (real), test split"
     table = build_table(section, scores, data_label, synthetic)
+    hardware = resolve_hardware(load_config(profile, overrides={"device": device, **(settings or {})}))
     record = provenance(
-        resolve_hardware(load_config(profile, overrides={"device": device})).device,
+        hardware.device, precision="bf16 autocast" if hardware.amp else "fp32",
         section=name, dataset=data_label, seeds=list(seeds), encoder_weights=encoder_weights,
         wall_seconds=round(time.perf_counter() - started, 1), **details,
     )
