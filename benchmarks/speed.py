@@ -3,16 +3,19 @@
     python benchmarks/speed.py                 # every registered model and the peer (about 10 min on a 2-core CPU)
     python benchmarks/speed.py --quick         # cenet and the peer only (about 2 minutes)
     python benchmarks/speed.py --fp32          # without bf16 autocast and channels_last, for before/after figures
+    python benchmarks/speed.py --compile       # with torch.compile
 
-Prints and writes ``benchmarks/results/speed_<device>[_fp32][_quick].{md,csv}`` with the machine,
+Prints and writes ``benchmarks/results/speed_<device>[_fp32][_compile][_quick].{md,csv}`` with the machine,
 commit, library versions and date. What is measured, for each model at 448x448 (the authors' size)
 and at the ``quick`` profile's size:
 
 * trainable parameters, and forward GFLOPs per image counted by ``torch.utils.flop_counter``;
-* training throughput: one full step at batch 8 (forward, Dice loss, backward, Adam step), median of
+* training throughput: one full step at batch 8 (forward, Dice loss, backward, the engine's fused Adam), median of
   ``--repeats`` after a warm-up step, in images/s;
 * inference throughput at batch 8 without test-time augmentation, and with the 8-fold TTA (one image
   and its 8 transforms as one batch, as :mod:`cenet_lib.tta` runs it), in images/s;
+* the FLOP rate a training step achieves (forward + backward FLOPs counted the same way, times
+  images/s), and its share of the device's matrix-product rate in the same precision, measured first;
 * peak memory of the training step and of one TTA prediction: on CUDA, the allocator's peak; on the
   CPU, the model's weights plus the rise of the process's peak resident memory during the step (Linux);
 * each of ours as a ratio to the peer, segmentation_models_pytorch's ``Unet`` with a ``resnet34``
@@ -46,13 +49,13 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cenet_lib.config import PROFILES, load_config
+from cenet_lib.config import PROFILES, RunConfig, load_config
 from cenet_lib.data import Augmentation, DatasetError, SegmentationDataset, build_reader
 from cenet_lib.losses import build_loss
 from cenet_lib.models import build_model, list_models
 from cenet_lib.provenance import device_description, git_commit
 from cenet_lib.runs import run_evaluation
-from cenet_lib.training import Hardware, resolve_hardware
+from cenet_lib.training import Hardware, make_optimizer, resolve_hardware
 from cenet_lib.tta import predict_probabilities
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -121,7 +124,16 @@ class PeakMemory:
             self.rise_mb = (self._status_kb("VmHWM") * 1024 - self.before) / 2**20
 
 
-def model_row(name: str, size: int, hardware: Hardware, repeats: int) -> dict:
+def matmul_tflops(hardware: Hardware, repeats: int) -> float:
+    """The device's matrix-product rate in TFLOP/s, in the precision training uses (bf16 with
+    autocast, else fp32): the yardstick for the models' achieved rates."""
+    n = 8192 if hardware.device.type == "cuda" else 2048
+    dtype = torch.bfloat16 if hardware.amp else torch.float32
+    a, b = (torch.randn(n, n, device=hardware.device, dtype=dtype) for _ in range(2))
+    return 2 * n**3 / median_seconds(lambda: a @ b, repeats, hardware.device) / 1e12
+
+
+def model_row(name: str, size: int, config: RunConfig, hardware: Hardware, repeats: int, compile: bool) -> dict:
     device, memory_format = hardware.device, torch.channels_last if hardware.channels_last else torch.contiguous_format
     torch.manual_seed(0)
     model = hardware.place(build(name))
@@ -129,21 +141,23 @@ def model_row(name: str, size: int, hardware: Hardware, repeats: int) -> dict:
     weights_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
     images = torch.randn(TRAIN_BATCH, 3, size, size, device=device).contiguous(memory_format=memory_format)
     masks = (torch.rand(TRAIN_BATCH, 1, size, size, device=device) > 0.5).float()
+    loss_fn = build_loss(config.loss)
+    optimizer = make_optimizer(config, model)  # the engine's: fused Adam for the quick profile's recipe
 
-    model.eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(images[:1])
-    gflops = counter.get_total_flops() / 1e9
+    # FLOPs per image, counted by the framework: the forward pass, and a training step's forward + backward
+    with FlopCounterMode(display=False) as forward_counter, torch.no_grad():
+        model.eval()(images[:1])
+    with FlopCounterMode(display=False) as train_counter:
+        loss_fn(model.train()(images[:1]), masks[:1]).backward()
+    model.zero_grad(set_to_none=True)
+    network = torch.compile(model) if compile else model
 
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=hardware.amp)
 
-    loss_fn = build_loss("dice")
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
     def train_step() -> None:
         with autocast():
-            logits = model(images)
+            logits = network(images)
         loss = loss_fn(logits.float(), masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -156,21 +170,23 @@ def model_row(name: str, size: int, hardware: Hardware, repeats: int) -> dict:
 
     def infer() -> None:
         with torch.no_grad(), autocast():
-            model(images)
+            network(images)
 
     infer_seconds = median_seconds(infer, repeats, device)
     with PeakMemory(device) as tta_memory:
         with autocast():
-            tta_seconds = median_seconds(lambda: predict_probabilities(model, images[:1], tta=True), repeats, device)
+            tta_seconds = median_seconds(lambda: predict_probabilities(network, images[:1], tta=True), repeats, device)
 
     def peak(memory: PeakMemory) -> float | None:
         # on CUDA the weights were already allocated before the block; on the CPU they were resident
         return None if memory.rise_mb is None else round(weights_mb + memory.rise_mb)
 
+    train_rate = TRAIN_BATCH / train_seconds
     return {
-        "model": name, "size": size, "parameters": parameters, "forward_gflops": round(gflops, 1),
-        "train_images_per_s": TRAIN_BATCH / train_seconds, "infer_images_per_s": TRAIN_BATCH / infer_seconds,
-        "tta_images_per_s": 1 / tta_seconds, "train_peak_mb": peak(train_memory), "tta_peak_mb": peak(tta_memory),
+        "model": name, "size": size, "parameters": parameters, "forward_gflops": round(forward_counter.get_total_flops() / 1e9, 1),
+        "train_images_per_s": train_rate, "train_tflops": train_counter.get_total_flops() * train_rate / 1e12,
+        "infer_images_per_s": TRAIN_BATCH / infer_seconds, "tta_images_per_s": 1 / tta_seconds,
+        "train_peak_mb": peak(train_memory), "tta_peak_mb": peak(tta_memory),
     }
 
 
@@ -248,6 +264,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--fp32", action="store_true", help="no bf16 autocast, contiguous memory format")
+    parser.add_argument("--compile", action="store_true", help="torch.compile every model first")
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained DRIVE model.pt")
     parser.add_argument("--results", type=Path, default=REPOSITORY / "results", help="where run_all.sh wrote its runs")
@@ -255,7 +272,9 @@ def main() -> None:
     args = parser.parse_args()
 
     overrides = {"device": args.device, **({"amp": False, "channels_last": False} if args.fp32 else {})}
-    hardware = resolve_hardware(load_config("quick", overrides=overrides))
+    config = load_config("quick", overrides=overrides)
+    hardware = resolve_hardware(config)
+    peak_tflops = matmul_tflops(hardware, args.repeats)
     models = ["cenet"] if args.quick else (args.models or list_models())
     import segmentation_models_pytorch as smp
 
@@ -263,16 +282,18 @@ def main() -> None:
         f"Benchmark on {device_description(hardware.device)}, {platform.processor() or platform.machine()}; "
         f"{'bf16 autocast' if hardware.amp else 'fp32'}, {'channels_last' if hardware.channels_last else 'contiguous'}; "
         f"torch {torch.__version__}, torchvision {torchvision.__version__}, segmentation_models_pytorch {smp.__version__}; "
-        f"commit {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; median of {args.repeats} after a warm-up"
+        f"{'torch.compile; ' if args.compile else ''}commit {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
+        f"median of {args.repeats} after a warm-up; matrix-product rate of this device in that precision: {peak_tflops:.2f} TFLOP/s"
     )
     print(header, flush=True)
     rows = []
     for size in args.sizes:
         for name in [PEER, *models]:
-            rows.append(model_row(name, size, hardware, args.repeats))
+            rows.append(model_row(name, size, config, hardware, args.repeats, args.compile))
             print(f"{name} at {size}: {rows[-1]['train_images_per_s']:.2f} train images/s, "
                   f"{rows[-1]['tta_images_per_s']:.2f} TTA images/s", flush=True)
     table = with_peer_ratios(pd.DataFrame(rows))
+    table["train_share_of_matmul_rate"] = table["train_tflops"] / peak_tflops
     cenet = table[table.model == "cenet"].set_index("size")["train_images_per_s"]
     pipeline = pd.concat([data_pipeline(args.data_root, size, cenet[size]) for size in args.sizes], ignore_index=True)
     evaluation = drive_evaluation_seconds(args.checkpoint, args.data_root)
@@ -290,7 +311,7 @@ def main() -> None:
     ]
     report = "\n".join(sections)
     print("\n" + report)
-    suffix = f"{hardware.device.type}{'_fp32' if args.fp32 else ''}{'_quick' if args.quick else ''}"
+    suffix = f"{hardware.device.type}{'_fp32' if args.fp32 else ''}{'_compile' if args.compile else ''}{'_quick' if args.quick else ''}"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"speed_{suffix}.md").write_text(report)
     table.assign(device=device_description(hardware.device), amp=hardware.amp, channels_last=hardware.channels_last,

@@ -26,7 +26,8 @@ def test_speed_benchmark_writes_its_tables(tmp_path):
     assert peer.train_vs_peer == 1.0 and peer.tta_vs_peer == 1.0
     assert cenet.parameters == 29_003_093 and cenet.forward_gflops > 0
     assert cenet.train_vs_peer == cenet.train_images_per_s / peer.train_images_per_s
-    assert (table[["train_images_per_s", "infer_images_per_s", "tta_images_per_s"]] > 0).all().all()
+    assert (table[["train_images_per_s", "infer_images_per_s", "tta_images_per_s", "train_tflops"]] > 0).all().all()
+    assert (table.train_share_of_matmul_rate > 0).all()
     assert not table.amp.any() and not table.channels_last.any()
 
     report = (tmp_path / "out" / "speed_cpu_fp32_quick.md").read_text()
