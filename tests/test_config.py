@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from cenet_lib.config import RunConfig, load_config
+from cenet_lib.config import PROFILES, RunConfig, load_config
 
 
 def test_defaults_are_the_papers_recipe():
@@ -16,7 +16,7 @@ def test_authors_recipe_and_profile_layering(tmp_path):
     authors = load_config("paper", "authors")
     assert (authors.optimizer, authors.lr, authors.loss, authors.lr_policy, authors.epochs) == ("adam", 2e-4, "ce", "plateau", 300)
     quick = load_config("quick", "authors")
-    assert quick.optimizer == "adam" and quick.lr == 2e-4 and quick.steps == 450 and quick.input_size == (256, 256)
+    assert quick.optimizer == "adam" and quick.lr == 2e-4 and quick.steps == PROFILES["quick"]["steps"] and quick.input_size == (256, 256)
     assert quick.recipe == "authors" and quick.profile == "quick"
     default_quick = load_config("quick")
     assert default_quick.recipe == "scratch" and (default_quick.optimizer, default_quick.lr, default_quick.loss) == ("adam", 1e-3, "dice")
