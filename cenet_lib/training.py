@@ -170,9 +170,8 @@ def make_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Opt
     """SGD with momentum (the paper's recipe) or Adam, with weight decay (Eq. 3's L_reg).
 
     Both use torch's fused kernels: one pass over all parameters instead of a chain of per-tensor
-    operations. On this project's 2-core CPU an Adam step over cenet's 29 M parameters took 20 to 40
-    times less time fused than with the default implementation, about a third of a training step
-    at batch 4 and 256x256 (``benchmarks/speed.py``)."""
+    operations. On this project's 2-core CPU a cenet training step (batch 4, 256x256, bf16,
+    channels_last) took 0.603 s with torch's default Adam and 0.584 s with the fused one."""
     if config.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, fused=True)
     if config.optimizer == "adam":
