@@ -7,7 +7,7 @@
   atomically at each epoch end (and every ``checkpoint_every`` steps); ``resume=True`` continues
   from it, mid-epoch included, and ends with the same weights as an uninterrupted run;
 * ``model.pt``: the final weights with what is needed to rebuild the model;
-* ``log.csv`` (one row per epoch: loss, learning rate, validation scores, seconds) and
+* ``log.csv`` (one row per epoch: steps so far, loss, learning rate, validation scores, seconds) and
   ``loss_curve.png``.
 
 Determinism: the model is initialised from ``seed``; each epoch's order of images is drawn from
@@ -332,7 +332,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
                 save_checkpoint()
 
         train_loss = state["epoch_loss"] / max(1, state["epoch_images"])
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
+        row = {"epoch": epoch + 1, "step": state["step"], "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
                "seconds": time.perf_counter() - started}
         if main_process:
             row.update(_validation(model, val_reader, config, hardware))

@@ -42,6 +42,7 @@ def test_all_six_tables_with_provenance(smoke_results):
         assert meta["profile"] == "smoke" and "SYNTHETIC" in meta["title"] and "synthetic" in meta["dataset"]
         for key in ("git_commit", "device", "seeds", "encoder_weights", "wall_seconds", "recipe", "date_utc"):
             assert key in meta, (table, key)
+        assert meta["steps_trained"] == 4, table  # smoke: 2 epochs of 4 images in batches of 2
     index = (results / "README.md").read_text()
     assert index.count("\n- [Table ") == 6 and index.count(", commit ") == 6
     assert (results / "summary.md").read_text().count("## Table") == 6

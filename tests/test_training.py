@@ -35,6 +35,7 @@ def test_every_model_learns_the_stand_in(model, tmp_path, synthetic_cache):
     final = train(config, tmp_path, cache_dir=cache)
     history = load_checkpoint(tmp_path / "checkpoint.pt")["state"]["history"]
     assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
+    assert [row["step"] for row in history] == list(range(2, 31, 2))  # 8 images in batches of 4 per epoch
     trained, _ = load_trained_model(final)
     reader = make_reader(config, "train", cache)
     reader.ids = reader.ids[:8]

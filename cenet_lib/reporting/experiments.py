@@ -73,6 +73,7 @@ def run_section(
     scores: dict[str, pd.DataFrame] = {}
     logs: dict[str, pd.DataFrame] = {}
     details: dict[str, Any] = {}
+    steps_trained: dict[str, int] = {}
     for row in chosen:
         frames = []
         for seed in seeds:
@@ -93,21 +94,25 @@ def run_section(
                        "epochs_or_steps": config.steps or config.epochs, "tta": config.tta}
         scores[row.method] = pd.concat(frames, ignore_index=True)
         logs[row.method] = pd.read_csv(out_dir / "runs" / name / f"{_slug(row.method)}-seed{seeds[0]}" / "log.csv")
+        # a step budget is rounded up to whole epochs, so the steps trained can exceed ``epochs_or_steps``
+        steps_trained[row.method] = int(logs[row.method]["step"].iloc[-1])
     human_file = out_dir / "runs" / name / f"{_slug(chosen[-1].method)}-seed{seeds[0]}" / "human_observer_per_image.csv"
     if section.name == "vessels" and human_file.is_file():
         scores["Second observer"] = pd.read_csv(human_file)
 
     reader = make_reader(load_config(profile, overrides={"dataset": section.dataset, "data_root": data_root, "synthetic": synthetic}), "test")
-    data_label = f"synthetic {reader.name} stand-in, test split" if synthetic else f"{reader.root.name} (real), test split"
+    dataset_name = f"synthetic {reader.name} stand-in" if synthetic else f"{reader.root.name} (real)"
+    data_label = f"{dataset_name}, test split"
     table = build_table(section, scores, data_label, synthetic)
     hardware = resolve_hardware(load_config(profile, overrides={"device": device, **(settings or {})}))
     record = provenance(
         hardware.device, precision="bf16 autocast" if hardware.amp else "fp32",
         section=name, dataset=data_label, seeds=list(seeds), encoder_weights=encoder_weights,
         wall_seconds=round(time.perf_counter() - started, 1), **details,
+        steps_trained=next(iter(set(steps_trained.values()))) if len(set(steps_trained.values())) == 1 else steps_trained,
     )
     files = write_table(table, section, out_dir / "tables", record, synthetic)
-    files.append(loss_curves(logs, out_dir / "figures" / f"loss_curves_{name}.png", f"Table {section.table}: training loss ({data_label})"))
+    files.append(loss_curves(logs, out_dir / "figures" / f"loss_curves_{name}.png", f"Table {section.table}: training loss ({dataset_name}, training split)"))
     files.append(_samples(section, scores, out_dir, name, seeds[0], reader, device, profile))
     return SectionResult(table, files, synthetic, time.perf_counter() - started)
 
