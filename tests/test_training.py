@@ -97,6 +97,27 @@ def test_resume_after_kill_mid_epoch_gives_the_same_weights(tmp_path, synthetic_
     assert [row["epoch"] for row in history] == [1, 2]
 
 
+@pytest.mark.parametrize("seconds, saved_after", [(0, [1, 2, 3, 4]), (3600, [1, 4])])
+def test_checkpoints_and_validation_after_the_first_and_last_epoch_and_when_due(
+    seconds, saved_after, tmp_path, synthetic_cache, monkeypatch
+):
+    config, cache = tiny(synthetic_cache, dataset="duke", model="backbone", epochs=4, checkpoint_seconds=seconds)
+    saves = []
+    real_save = training.save_atomic
+
+    def counted(payload, path):
+        if Path(path).name == "checkpoint.pt":
+            saves.append(payload["state"]["epoch"])
+        real_save(payload, path)
+
+    monkeypatch.setattr(training, "save_atomic", counted)
+    train(config, tmp_path, cache_dir=cache)
+    assert saves == saved_after
+    history = load_checkpoint(tmp_path / "checkpoint.pt")["state"]["history"]
+    assert len(history) == 4
+    assert [row["epoch"] for row in history if "val_boundary_overall" in row] == saved_after  # the Duke set has a val split
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_cache, monkeypatch):
     config, cache = tiny(synthetic_cache, model="backbone", epochs=3, batch_size=4)
     real_loss = training.build_loss(config.loss)
