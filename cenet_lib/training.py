@@ -108,6 +108,8 @@ def resolve_hardware(config: RunConfig) -> Hardware:
         device = torch.device(config.device)
     if world_size > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    elif device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())  # set_device needs an index
     cuda = device.type == "cuda"
     if cuda:
         torch.cuda.set_device(device)

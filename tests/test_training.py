@@ -118,6 +118,25 @@ def test_checkpoints_and_validation_after_the_first_and_last_epoch_and_when_due(
     assert [row["epoch"] for row in history if "val_boundary_overall" in row] == saved_after  # the Duke set has a val split
 
 
+def test_cuda_without_an_index_resolves_to_the_current_gpu(monkeypatch):
+    chosen = []
+
+    def set_device(device):  # torch refuses torch.device("cuda") here: it needs an index
+        if torch.device(device).index is None:
+            raise ValueError(f"Expected a torch.device with a specified index, but got: {device}")
+        chosen.append(torch.device(device))
+
+    monkeypatch.setattr(torch.cuda, "set_device", set_device)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)  # restored afterwards
+    for name in ("cuda", "auto"):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        hardware = training.resolve_hardware(load_config("smoke", overrides={"device": name}))
+        assert hardware.device == torch.device("cuda", 0) and chosen[-1] == torch.device("cuda", 0)
+        assert hardware.amp and hardware.channels_last and hardware.num_workers == min(4, max(0, os.cpu_count() - 1))
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_cache, monkeypatch):
     config, cache = tiny(synthetic_cache, model="backbone", epochs=3, batch_size=4)
     real_loss = training.build_loss(config.loss)
