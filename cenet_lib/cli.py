@@ -1,9 +1,10 @@
-"""Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate`` and ``predict``.
+"""Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate``, ``predict`` and ``section``.
 
     cenet train --dataset drive --model cenet --profile quick
     cenet train --dataset /path/to/my_folder --profile quick epochs=30 lr=1e-3
     cenet evaluate runs/drive-cenet-quick-scratch-seed0
     cenet predict runs/drive-cenet-quick-scratch-seed0/model.pt my_images/ --out predictions --overlay
+    cenet section vessels ablation --profile paper --device cuda --data-root data   # tables without Jupyter
 """
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from .data import READERS, DatasetError
 from .data.io import IMAGE_SUFFIXES, read_image, write_image
 from .evaluation import predict_sample
 from .models import EncoderWeightsError, list_models
+from .reporting.experiments import run_section
+from .reporting.sections import SECTIONS
+from .reporting.summary import write_summary
 from .runs import default_run_dir, run_evaluation
 from .training import TrainingDiverged, resolve_hardware, train
 
@@ -107,7 +111,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--overlay", action="store_true", help="also write the mask over the image")
     p.add_argument("--no-tta", action="store_true")
+
+    p = commands.add_parser("section", help="train the rows of paper sections and write their tables, as the notebooks do")
+    p.add_argument("sections", nargs="+", choices=list(SECTIONS))
+    p.add_argument("--profile", default="quick", choices=list(PROFILES))
+    p.add_argument("--data-root", default=None, help="where the datasets are (default: $CENET_DATA_ROOT or data/)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per trained row")
+    p.add_argument("--encoder-weights", default="scratch", help="scratch, imagenet or a ResNet-34 state-dict file")
+    p.add_argument("--out", type=Path, default=Path("results"), help="outputs go to OUT/<profile>/")
+    p.add_argument("--force", action="store_true", help="retrain rows already finished")
     return parser
+
+
+def run_sections(args: argparse.Namespace) -> None:
+    """What ``run_all.sh`` does for each section, minus papermill: tables, figures and the results index."""
+    out = args.out / args.profile
+    for name in args.sections:
+        result = run_section(name, profile=args.profile, data_root=args.data_root, device=args.device,
+                             seeds=tuple(range(args.seeds)), out_dir=out, encoder_weights=args.encoder_weights,
+                             force=args.force)
+        data = "synthetic stand-in" if result.synthetic else "real data"
+        print(f"{name}: Table {SECTIONS[name].table} on {data} in {result.seconds:.0f} s: {result.files[1]}")
+    readme, _ = write_summary(out)
+    print(f"Index: {readme}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                 _print_summary(run_evaluation(run_dir))
         elif args.command == "evaluate":
             _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root))
+        elif args.command == "section":
+            run_sections(args)
         else:
             return predict(args.model, args.inputs, args.out, args.overlay, not args.no_tta)
     except (DatasetError, EncoderWeightsError, TrainingDiverged, ValueError, FileNotFoundError) as error:

@@ -74,6 +74,7 @@ class RunConfig:
     cpu_threads: int | None = None  # None: torch's default (one per core)
 
     # bookkeeping
+    checkpoint_seconds: float = 60.0  # checkpoint and validate at an epoch end this long after the last save (0: every epoch)
     checkpoint_every: int = 0  # also checkpoint every N optimizer steps (0: at epoch ends only)
     profile: str = "paper"
 

@@ -4,11 +4,14 @@
 
 * ``config.yaml``: every setting, the recipe and the profile;
 * ``checkpoint.pt``: model, optimizer, scheduler, RNG states, epoch, step and history, written
-  atomically at each epoch end (and every ``checkpoint_every`` steps); ``resume=True`` continues
-  from it, mid-epoch included, and ends with the same weights as an uninterrupted run;
+  atomically after the first and last epoch, at the end of any epoch that ends ``checkpoint_seconds``
+  or more after the last save (and every ``checkpoint_every`` steps); ``resume=True`` continues from
+  it, mid-epoch included, and ends with the same weights as an uninterrupted run. The validation
+  scores are computed at the same epoch ends. The time rule keeps short epochs (20 DRIVE images on
+  a GPU) from spending their time on checkpoints and validation;
 * ``model.pt``: the final weights with what is needed to rebuild the model;
 * ``log.csv`` (one row per epoch: steps so far, loss, learning rate, validation scores, seconds) and
-  ``loss_curve.png``.
+  ``loss_curve.png`` (redrawn with each checkpoint).
 
 Determinism: the model is initialised from ``seed``; each epoch's order of images is drawn from
 (seed, epoch) and each image's augmentation from (seed, epoch, index), so the batches do not depend
@@ -105,6 +108,8 @@ def resolve_hardware(config: RunConfig) -> Hardware:
         device = torch.device(config.device)
     if world_size > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    elif device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())  # set_device needs an index
     cuda = device.type == "cuda"
     if cuda:
         torch.cuda.set_device(device)
@@ -203,8 +208,6 @@ def plot_loss_curve(history: list[dict[str, Any]], path: Path, title: str) -> No
     epochs = [row["epoch"] for row in history]
     figure, axis = plt.subplots(figsize=(6, 4))
     axis.plot(epochs, [row["train_loss"] for row in history], label="training loss")
-    if any("val_loss" in row for row in history):
-        axis.plot(epochs, [row.get("val_loss", float("nan")) for row in history], label="validation loss")
     axis.set(xlabel="epoch", ylabel="loss", title=title)
     axis.grid(alpha=0.3)
     axis.legend()
@@ -288,7 +291,11 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
         pin_memory=hardware.device.type == "cuda", persistent_workers=hardware.num_workers > 0,
     )
 
+    last_saved = time.monotonic()
+
     def save_checkpoint() -> None:
+        nonlocal last_saved
+        last_saved = time.monotonic()
         if main_process:
             save_atomic({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -334,16 +341,19 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
         train_loss = state["epoch_loss"] / max(1, state["epoch_images"])
         row = {"epoch": epoch + 1, "step": state["step"], "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
                "seconds": time.perf_counter() - started}
-        if main_process:
+        due = epoch == 0 or epoch + 1 == epochs or time.monotonic() - last_saved >= config.checkpoint_seconds
+        if due and main_process:
             row.update(_validation(model, val_reader, config, hardware))
         if config.lr_policy == "plateau":
             stop_reason = _plateau_step(state["plateau"], train_loss, model, optimizer, config)
         state["history"].append(row)
         state.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss=0.0, epoch_images=0)
-        save_checkpoint()
+        if due or stop_reason:
+            save_checkpoint()
+            if main_process:
+                plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
         if main_process:
             _write_log(state["history"], run_dir / "log.csv")
-            plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
             tqdm.write(f"epoch {epoch + 1}: loss {train_loss:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")
 
     final = run_dir / "model.pt"

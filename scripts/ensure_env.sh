@@ -3,9 +3,23 @@
 # An active virtual environment or conda environment is used as it is. Otherwise a virtual
 # environment is created in .venv (override with CENET_VENV). The project is (re)installed,
 # editable with its dev extra, whenever pyproject.toml changed since the last install.
+# CENET_PYTHON=/path/to/python uses that interpreter as it is and installs nothing: for a machine
+# with its own PyTorch and no network (a cluster node), with cenet_lib and papermill importable
+# (PYTHONPATH=/path/to/this/repository and pip install --no-index of downloaded wheels).
 # Sets PYTHON to the interpreter to use.
 
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -n "${CENET_PYTHON:-}" ]; then
+    PYTHON="$(command -v "$CENET_PYTHON")" || { echo "error: CENET_PYTHON=$CENET_PYTHON is not a Python on PATH." >&2; return 1 2>/dev/null || exit 1; }
+    "$PYTHON" -c 'import cenet_lib, papermill' || {
+        echo "error: $PYTHON cannot import cenet_lib and papermill; set PYTHONPATH or install them (see scripts/ensure_env.sh)." >&2
+        return 1 2>/dev/null || exit 1
+    }
+    _shim="$(mktemp -d)"  # papermill's kernels run "python" from PATH: make it this interpreter
+    printf '#!/bin/sh\nexec "%s" "$@"\n' "$PYTHON" >"$_shim/python" && chmod +x "$_shim/python"
+    export PATH="$_shim:$PATH" PYTHON
+    return 0 2>/dev/null || exit 0
+fi
 if [ -n "${VIRTUAL_ENV:-}" ] || [ -n "${CONDA_PREFIX:-}" ]; then
     _env="${VIRTUAL_ENV:-$CONDA_PREFIX}"
     PYTHON="$(command -v python)"

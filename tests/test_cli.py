@@ -65,3 +65,15 @@ def test_bad_input_messages(trained_run, tmp_path, capsys):
     assert "expected an image with 3 channel" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path)]) == 1
     assert "Checkpoint not found" in capsys.readouterr().err
+
+
+def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monkeypatch, capsys):
+    monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
+    assert main(["section", "lung", "--profile", "smoke", "--out", str(tmp_path)]) == 0
+    results = tmp_path / "smoke"
+    meta = json.loads((results / "tables" / "table_III.json").read_text())
+    assert meta["section"] == "lung" and meta["profile"] == "smoke" and "synthetic" in meta["dataset"]
+    assert (results / "figures" / "loss_curves_lung.png").is_file()
+    assert "[Table III." in (results / "README.md").read_text()
+    assert "lung: Table III on synthetic stand-in" in capsys.readouterr().out
+

@@ -51,6 +51,21 @@ def test_truncated_file(synthetic_root, tmp_path):
         build_reader("drive", "train", root)[0]
 
 
+def test_missing_tiff_codec_says_what_to_install(tmp_path, monkeypatch):
+    import tifffile
+
+    image = tmp_path / "21_training.tif"
+    tifffile.imwrite(image, np.zeros((8, 8, 3), np.uint8))
+
+    def without_codec(path):  # what tifffile raises for an LZW TIFF when imagecodecs is absent
+        raise ValueError("<COMPRESSION.LZW: 5> requires the 'imagecodecs' package")
+
+    monkeypatch.setattr(tifffile, "imread", without_codec)
+    with pytest.raises(DatasetError, match=f"Cannot read {image}.*pip install imagecodecs") as caught:
+        read_image(image, 3)
+    assert "corrupt" not in str(caught.value)
+
+
 def test_wrong_channel_count(synthetic_root, tmp_path):
     root = copy_of(synthetic_root, "DRIVE", tmp_path)
     image = root / "DRIVE/training/images/21_training.tif"

@@ -97,6 +97,46 @@ def test_resume_after_kill_mid_epoch_gives_the_same_weights(tmp_path, synthetic_
     assert [row["epoch"] for row in history] == [1, 2]
 
 
+@pytest.mark.parametrize("seconds, saved_after", [(0, [1, 2, 3, 4]), (3600, [1, 4])])
+def test_checkpoints_and_validation_after_the_first_and_last_epoch_and_when_due(
+    seconds, saved_after, tmp_path, synthetic_cache, monkeypatch
+):
+    config, cache = tiny(synthetic_cache, dataset="duke", model="backbone", epochs=4, checkpoint_seconds=seconds)
+    saves = []
+    real_save = training.save_atomic
+
+    def counted(payload, path):
+        if Path(path).name == "checkpoint.pt":
+            saves.append(payload["state"]["epoch"])
+        real_save(payload, path)
+
+    monkeypatch.setattr(training, "save_atomic", counted)
+    train(config, tmp_path, cache_dir=cache)
+    assert saves == saved_after
+    history = load_checkpoint(tmp_path / "checkpoint.pt")["state"]["history"]
+    assert len(history) == 4
+    assert [row["epoch"] for row in history if "val_boundary_overall" in row] == saved_after  # the Duke set has a val split
+
+
+def test_cuda_without_an_index_resolves_to_the_current_gpu(monkeypatch):
+    chosen = []
+
+    def set_device(device):  # torch refuses torch.device("cuda") here: it needs an index
+        if torch.device(device).index is None:
+            raise ValueError(f"Expected a torch.device with a specified index, but got: {device}")
+        chosen.append(torch.device(device))
+
+    monkeypatch.setattr(torch.cuda, "set_device", set_device)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)  # restored afterwards
+    for name in ("cuda", "auto"):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        hardware = training.resolve_hardware(load_config("smoke", overrides={"device": name}))
+        assert hardware.device == torch.device("cuda", 0) and chosen[-1] == torch.device("cuda", 0)
+        assert hardware.amp and hardware.channels_last and hardware.num_workers == min(4, max(0, os.cpu_count() - 1))
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_cache, monkeypatch):
     config, cache = tiny(synthetic_cache, model="backbone", epochs=3, batch_size=4)
     real_loss = training.build_loss(config.loss)

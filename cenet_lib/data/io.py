@@ -30,10 +30,11 @@ def read_array(path: Path) -> np.ndarray:
             image.load()
             return np.asarray(image)
     except Exception as error:
-        raise DatasetError(
-            f"Cannot read {path} as an image ({type(error).__name__}: {error}). The file may be truncated "
-            "or corrupt: copy or download it again."
-        ) from error
+        if "imagecodecs" in str(error):  # e.g. DRIVE's LZW-compressed TIFFs: the file is fine, a decoder is missing
+            fix = "Its compression needs the imagecodecs package: pip install imagecodecs."
+        else:
+            fix = "The file may be truncated or corrupt: copy or download it again."
+        raise DatasetError(f"Cannot read {path} as an image ({type(error).__name__}: {error}). {fix}") from error
 
 
 def read_image(path: Path, channels: int) -> np.ndarray:

@@ -95,7 +95,8 @@ def run_section(
         scores[row.method] = pd.concat(frames, ignore_index=True)
         logs[row.method] = pd.read_csv(out_dir / "runs" / name / f"{_slug(row.method)}-seed{seeds[0]}" / "log.csv")
         # a step budget is rounded up to whole epochs, so the steps trained can exceed ``epochs_or_steps``
-        steps_trained[row.method] = int(logs[row.method]["step"].iloc[-1])
+        if "step" in logs[row.method]:  # logs written before the column existed lack it
+            steps_trained[row.method] = int(logs[row.method]["step"].iloc[-1])
     human_file = out_dir / "runs" / name / f"{_slug(chosen[-1].method)}-seed{seeds[0]}" / "human_observer_per_image.csv"
     if section.name == "vessels" and human_file.is_file():
         scores["Second observer"] = pd.read_csv(human_file)
