@@ -11,6 +11,8 @@
 #   --only SECTION...             optic_disc vessels lung cells oct ablation (default: all)
 #   --device auto|cpu|cuda        (default: auto)
 #   --seeds N                     seeds 0..N-1 per trained row (default: 1)
+#   --encoder-weights W           scratch, imagenet or a ResNet-34 state-dict file (default: scratch);
+#                                 the paper's numbers need imagenet
 #   --jobs N                      sections run side by side (default: 1)
 #   --gpus 0,1,...                one section per GPU at a time (sets --jobs and CUDA_VISIBLE_DEVICES)
 #   --out DIR                     results folder (default: results); outputs go to DIR/<profile>/
@@ -18,7 +20,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-profile=quick data_root="" device=auto seeds=1 jobs=1 gpus="" out=results force=false
+profile=quick data_root="" device=auto seeds=1 encoder_weights=scratch jobs=1 gpus="" out=results force=false
 sections=(optic_disc vessels lung cells oct ablation)
 only=()
 while [ $# -gt 0 ]; do
@@ -27,12 +29,13 @@ while [ $# -gt 0 ]; do
         --data-root) data_root="$(cd "$2" && pwd)" || { echo "error: --data-root $2 does not exist" >&2; exit 2; }; shift 2 ;;
         --device) device="$2"; shift 2 ;;
         --seeds) seeds="$2"; shift 2 ;;
+        --encoder-weights) encoder_weights="$2"; shift 2 ;;
         --jobs) jobs="$2"; shift 2 ;;
         --gpus) gpus="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --force) force=true; shift ;;
         --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do only+=("$1"); shift; done ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "error: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
     esac
 done
@@ -62,6 +65,7 @@ run_section() {  # section, slot
     fi
     local start=$SECONDS
     local -a environment=(env) parameters=(-p profile "$profile" -p device "$device" -p out_dir "$out_root"
+                                           -p encoder_weights "$encoder_weights"
                                            -y "{seeds: $seed_list, force: $force}")
     [ -n "$gpus" ] && environment=(env CUDA_VISIBLE_DEVICES="${gpu_list[$slot]}")
     [ -n "$data_root" ] && parameters+=(-p data_root "$data_root")

@@ -58,3 +58,15 @@ def test_figures_are_written(smoke_results):
 def test_finished_sections_are_not_redone(smoke_results):
     _, _, second = smoke_results
     assert second.returncode == 0 and "lung: finished earlier" in second.stdout
+
+
+def test_encoder_weights_reach_the_notebook_and_a_failure_is_reported(tmp_path, synthetic_cache):
+    env = {**os.environ, "VIRTUAL_ENV": sys.prefix, "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
+           "CENET_CACHE": str(synthetic_cache)}
+    missing = tmp_path / "resnet34.pth"
+    result = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(tmp_path), "--only", "lung",
+                             "--encoder-weights", str(missing)], cwd=REPOSITORY, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode != 0 and "lung: FAILED" in result.stdout
+    log = (tmp_path / "smoke" / "executed" / "03_lung.log").read_text()
+    assert str(missing) in log  # the weights file the user named, in the error of the section's log
