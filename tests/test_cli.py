@@ -76,4 +76,3 @@ def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monke
     assert (results / "figures" / "loss_curves_lung.png").is_file()
     assert "[Table III." in (results / "README.md").read_text()
     assert "lung: Table III on synthetic stand-in" in capsys.readouterr().out
-

@@ -101,6 +101,7 @@ def run_section(
     if section.name == "vessels" and human_file.is_file():
         scores["Second observer"] = pd.read_csv(human_file)
 
+    distinct_steps = set(steps_trained.values())
     reader = make_reader(load_config(profile, overrides={"dataset": section.dataset, "data_root": data_root, "synthetic": synthetic}), "test")
     dataset_name = f"synthetic {reader.name} stand-in" if synthetic else f"{reader.root.name} (real)"
     data_label = f"{dataset_name}, test split"
@@ -110,7 +111,7 @@ def run_section(
         hardware.device, precision="bf16 autocast" if hardware.amp else "fp32",
         section=name, dataset=data_label, seeds=list(seeds), encoder_weights=encoder_weights,
         wall_seconds=round(time.perf_counter() - started, 1), **details,
-        steps_trained=next(iter(set(steps_trained.values()))) if len(set(steps_trained.values())) == 1 else steps_trained,
+        steps_trained=distinct_steps.pop() if len(distinct_steps) == 1 else steps_trained,
     )
     files = write_table(table, section, out_dir / "tables", record, synthetic)
     files.append(loss_curves(logs, out_dir / "figures" / f"loss_curves_{name}.png", f"Table {section.table}: training loss ({dataset_name}, training split)"))
