@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help=f"one of {', '.join(READERS)}, or a folder with images/ and masks/")
     p.add_argument("--model", default="cenet", help=f"one of {', '.join(list_models())}")
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
-    p.add_argument("--recipe", default=None, choices=list(RECIPES), help="paper (default) or authors")
+    p.add_argument("--recipe", default=None, choices=list(RECIPES), help="paper (default), authors or scratch (cenet_lib/config.py)")
     p.add_argument("--config", type=Path, default=None, help="a YAML file of settings")
     p.add_argument("--run-dir", type=Path, default=None)
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
