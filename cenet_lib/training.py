@@ -8,8 +8,12 @@
   or more after the last save (and every ``checkpoint_every`` steps); ``resume=True`` continues from
   it, mid-epoch included, and ends with the same weights as an uninterrupted run. The validation
   scores are computed at the same epoch ends. The time rule keeps short epochs (20 DRIVE images on
-  a GPU) from spending their time on checkpoints and validation;
-* ``model.pt``: the final weights with what is needed to rebuild the model;
+  a GPU) from spending their time on checkpoints and validation. The checkpoint is deleted once
+  ``model.pt`` is written: it only serves to resume, and with the optimizer's state it is three
+  times the size of the weights (350 MB for CE-Net);
+* ``model.pt``: the final weights with what is needed to rebuild the model, and the history. It
+  exists only for a finished run: a fresh start removes an old one, and ``resume=True`` on a
+  finished run returns it untouched;
 * ``log.csv`` (one row per epoch: steps so far, loss, learning rate, validation scores, seconds) and
   ``loss_curve.png`` (redrawn with each checkpoint).
 
@@ -237,6 +241,10 @@ def _validation(model, reader: Reader | None, config: RunConfig, hardware: Hardw
 def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_dir: Path | None = None) -> Path:
     """Train as ``config`` says, writing to ``run_dir``; returns the path of the final ``model.pt``."""
     run_dir = Path(run_dir)
+    checkpoint_path, final = run_dir / "checkpoint.pt", run_dir / "model.pt"
+    if resume and final.is_file() and not checkpoint_path.is_file():
+        print(f"{run_dir} finished earlier: {final} is kept as it is.")
+        return final
     hardware = resolve_hardware(config)
     distributed = hardware.world_size > 1
     if distributed and not dist.is_initialized():
@@ -260,7 +268,6 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
 
     state: dict[str, Any] = {"epoch": 0, "step": 0, "batch_in_epoch": 0, "epoch_loss": 0.0, "epoch_images": 0,
                              "history": [], "plateau": {"best": math.inf, "bad_epochs": 0}}
-    checkpoint_path = run_dir / "checkpoint.pt"
     if main_process:
         for unfinished in run_dir.glob(".*.tmp"):  # a save cut short by a kill; the file it replaces is intact
             unfinished.unlink()
@@ -276,6 +283,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
             print(f"Resuming {run_dir} at epoch {state['epoch'] + 1}, step {state['step']}.")
     elif main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
+        final.unlink(missing_ok=True)  # the weights of an earlier run in this folder
         used = f"# ran with: device {hardware.device}, amp {hardware.amp}, channels_last {hardware.channels_last}\n"
         settings = yaml.safe_dump({**config.to_dict(), "input_size": list(config.input_size)}, sort_keys=False)
         (run_dir / "config.yaml").write_text(used + settings)  # usable as --config for another run
@@ -356,12 +364,12 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
             _write_log(state["history"], run_dir / "log.csv")
             tqdm.write(f"epoch {epoch + 1}: loss {train_loss:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")
 
-    final = run_dir / "model.pt"
     if main_process:
         save_atomic({"model": model.state_dict(), "model_name": config.model, "num_classes": reader.num_classes,
                      "in_channels": reader.in_channels, "encoder_weights": model.encoder_weights,
                      "config": config.to_dict(), "stop_reason": stop_reason or "completed all epochs",
-                     "synthetic": reader.synthetic}, final)
+                     "synthetic": reader.synthetic, "history": state["history"]}, final)
+        checkpoint_path.unlink(missing_ok=True)
     if distributed:
         dist.barrier()
     return final

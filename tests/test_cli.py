@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -15,7 +16,8 @@ def trained_run(tmp_path_factory, synthetic_cache, monkeypatch_module):
     monkeypatch_module.setenv("CENET_CACHE", str(synthetic_cache))
     run = tmp_path_factory.mktemp("runs") / "smoke"
     assert main(["train", "--dataset", "drive", "--model", "backbone", "--profile", "smoke", "--run-dir", str(run)]) == 0
-    return run
+    yield run
+    shutil.rmtree(run)
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +27,10 @@ def monkeypatch_module():
 
 
 def test_train_writes_a_complete_run(trained_run):
-    for name in ("config.yaml", "checkpoint.pt", "model.pt", "log.csv", "loss_curve.png", "metrics_test.json",
+    for name in ("config.yaml", "model.pt", "log.csv", "loss_curve.png", "metrics_test.json",
                  "metrics_test_per_image.csv", "metrics_test_summary.csv", "human_observer_per_image.csv"):
         assert (trained_run / name).is_file(), name
+    assert not (trained_run / "checkpoint.pt").exists()  # deleted once model.pt is written
     result = json.loads((trained_run / "metrics_test.json").read_text())
     provenance = result["provenance"]
     assert provenance["synthetic"] is True and provenance["profile"] == "smoke" and provenance["recipe"] == "paper"
@@ -76,3 +79,12 @@ def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monke
     assert (results / "figures" / "loss_curves_lung.png").is_file()
     assert "[Table III." in (results / "README.md").read_text()
     assert "lung: Table III on synthetic stand-in" in capsys.readouterr().out
+    assert not list((results / "runs").rglob("checkpoint.pt"))  # finished runs keep model.pt only
+
+    # a rerun trains nothing; a row that lost its scores is evaluated again
+    scores = results / "runs" / "lung" / "ce-net-seed0" / "metrics_test_per_image.csv"
+    before = scores.read_text()
+    scores.unlink()
+    monkeypatch.setattr("cenet_lib.reporting.experiments.train", None)
+    assert main(["section", "lung", "--profile", "smoke", "--out", str(tmp_path)]) == 0
+    assert scores.read_text() == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ def smoke_results(tmp_path_factory, synthetic_cache):
                            capture_output=True, text=True, timeout=1800)
     second = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(out), "--only", "lung"], cwd=REPOSITORY,
                             env=env, capture_output=True, text=True, timeout=600)
-    return out / "smoke", first, second
+    yield out / "smoke", first, second
+    shutil.rmtree(out)  # the trained models of all six sections
 
 
 def test_run_all_succeeds_and_summarises(smoke_results):

@@ -33,7 +33,8 @@ def tiny(cache: Path, **overrides):
 def test_every_model_learns_the_stand_in(model, tmp_path, synthetic_cache):
     config, cache = tiny(synthetic_cache, model=model, epochs=15, optimizer="adam", lr=2e-3, loss="dice", augment=False)
     final = train(config, tmp_path, cache_dir=cache)
-    history = load_checkpoint(tmp_path / "checkpoint.pt")["state"]["history"]
+    assert not (tmp_path / "checkpoint.pt").exists()  # only an unfinished run keeps one
+    history = load_checkpoint(final)["history"]
     assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
     assert [row["step"] for row in history] == list(range(2, 31, 2))  # 8 images in batches of 4 per epoch
     trained, _ = load_trained_model(final)
@@ -93,8 +94,9 @@ def test_resume_after_kill_mid_epoch_gives_the_same_weights(tmp_path, synthetic_
     assert not list((tmp_path / "killed").glob(".*.tmp"))  # a save cut short is cleared on resume
     train(config, tmp_path / "whole", cache_dir=synthetic_cache / "synthetic")
     assert_same_weights(tmp_path / "killed" / "model.pt", tmp_path / "whole" / "model.pt")
-    history = load_checkpoint(tmp_path / "killed" / "checkpoint.pt")["state"]["history"]
+    history = load_checkpoint(tmp_path / "killed" / "model.pt")["history"]
     assert [row["epoch"] for row in history] == [1, 2]
+    assert not (tmp_path / "killed" / "checkpoint.pt").exists()
 
 
 @pytest.mark.parametrize("seconds, saved_after", [(0, [1, 2, 3, 4]), (3600, [1, 4])])
@@ -113,7 +115,7 @@ def test_checkpoints_and_validation_after_the_first_and_last_epoch_and_when_due(
     monkeypatch.setattr(training, "save_atomic", counted)
     train(config, tmp_path, cache_dir=cache)
     assert saves == saved_after
-    history = load_checkpoint(tmp_path / "checkpoint.pt")["state"]["history"]
+    history = load_checkpoint(tmp_path / "model.pt")["history"]
     assert len(history) == 4
     assert [row["epoch"] for row in history if "val_boundary_overall" in row] == saved_after  # the Duke set has a val split
 
@@ -185,6 +187,32 @@ def test_epoch_batches_are_shared_between_ranks_and_resume():
     assert [[i for i, _ in batch] for batch in single] == single.batches(3)[2:]
 
 
+def test_resume_of_a_finished_run_keeps_it_and_a_fresh_start_replaces_it(tmp_path, synthetic_cache, monkeypatch):
+    config, cache = tiny(synthetic_cache, model="backbone", epochs=1)
+    final = train(config, tmp_path, cache_dir=cache)
+    written = final.stat().st_mtime_ns
+    assert final.stat().st_mode & 0o777 == 0o666 & ~current_umask()  # not the private mode of a temporary file
+    monkeypatch.setattr(training, "build_model", None)  # resuming a finished run builds nothing
+    assert train(config, tmp_path, resume=True, cache_dir=cache) == final and final.stat().st_mtime_ns == written
+    monkeypatch.undo()
+    removed = []
+    real_save = training.save_atomic
+
+    def watched(payload, path):
+        removed.append(not final.exists())
+        real_save(payload, path)
+
+    monkeypatch.setattr(training, "save_atomic", watched)
+    train(config, tmp_path, cache_dir=cache)  # a fresh start in the same folder
+    assert removed[0] and final.stat().st_mtime_ns != written  # the old weights went before training began
+
+
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def test_checkpoint_from_data_parallel_and_mismatches(tmp_path):
     model = build_model("backbone", num_classes=2)
     wrapped = torch.nn.DataParallel(model)
@@ -223,6 +251,7 @@ def test_distributed_data_parallel_under_torchrun_on_the_cpu(tmp_path, synthetic
     env = {**os.environ, "CENET_CACHE": str(synthetic_cache)}
     result = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    saved = load_checkpoint(tmp_path / "checkpoint.pt")
-    assert saved["state"]["epoch"] == 2 and saved["state"]["step"] == 2  # 8 images = one step of 2 x 4 per epoch
+    saved = load_checkpoint(tmp_path / "model.pt")
+    assert [row["step"] for row in saved["history"]] == [1, 2]  # 8 images = one step of 2 x 4 per epoch
+    assert not (tmp_path / "checkpoint.pt").exists()
     assert all(torch.isfinite(v).all() for v in parameters(tmp_path / "model.pt").values() if v.is_floating_point())

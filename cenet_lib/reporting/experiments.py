@@ -1,8 +1,9 @@
 """Run one section of the paper: train its table's rows, evaluate them, write its table and figures.
 
 This is what each notebook calls (``run_section("vessels", profile=...)``). Every trained row is a
-run directory under ``<out_dir>/runs/<section>/``; a row whose ``model.pt`` and test metrics exist is
-not trained again (``force=True`` retrains), and an interrupted row resumes from its checkpoint.
+run directory under ``<out_dir>/runs/<section>/``; a row whose ``model.pt`` exists is not trained
+again (``force=True`` retrains) and is evaluated only if its test metrics are missing, and an
+interrupted row resumes from its checkpoint.
 The real dataset is used when it is found under the data root; otherwise (and always with the
 ``smoke`` profile) its synthetic stand-in, and the table says so.
 """
@@ -84,8 +85,10 @@ def run_section(
             config = load_config(profile, overrides=overrides)
             run_dir = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}"
             metrics_file = run_dir / "metrics_test_per_image.csv"
-            if force or not (run_dir / "model.pt").is_file() or not metrics_file.is_file():
-                train(config, run_dir, resume=not force and (run_dir / "checkpoint.pt").is_file())
+            must_train = force or not (run_dir / "model.pt").is_file()
+            if must_train:
+                train(config, run_dir, resume=not force)
+            if must_train or not metrics_file.is_file():
                 run_evaluation(run_dir)
             frame = pd.read_csv(metrics_file)
             frame["seed"] = seed
