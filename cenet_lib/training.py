@@ -32,6 +32,7 @@ import os
 import random
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ from .data.synthetic import synthesize  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .losses import build_loss  # noqa: E402
 from .metrics import summarize  # noqa: E402
-from .models import build_model  # noqa: E402
+from .models import ResNet34Encoder, build_model  # noqa: E402
 
 
 class TrainingDiverged(RuntimeError):
@@ -188,6 +189,20 @@ def make_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Opt
     raise ValueError(f"Unknown optimizer {config.optimizer!r}; choose sgd or adam.")
 
 
+def warn_sgd_from_scratch(config: RunConfig, model: torch.nn.Module) -> None:
+    """Warn when the paper's SGD recipe is about to train a ResNet-34 encoder from random weights on
+    real data: the paper starts from ImageNet (section II-A, Fig. 8), and at the paper's size on
+    DRIVE every such row of ``results/paper`` stayed at all background (Sen 0)."""
+    if config.optimizer == "sgd" and not config.synthetic and isinstance(getattr(model, "encoder", None), ResNet34Encoder) \
+            and model.encoder_weights.startswith("scratch"):
+        warnings.warn(
+            f"{config.model} on {config.dataset}: SGD at lr {config.lr:g} with a ResNet-34 encoder from random weights. "
+            "With the paper's recipe from scratch, every ResNet-34 row on DRIVE stayed at all background (results/paper). "
+            "Start from ImageNet (encoder_weights=imagenet; run_all.sh --encoder-weights imagenet) or use recipe=scratch "
+            "(Adam at 1e-3).", stacklevel=2,
+        )
+
+
 def _poly_schedule(optimizer: torch.optim.Optimizer, total_steps: int, power: float):
     """The poly policy: lr = base_lr * (1 - step / total_steps) ** power, per optimizer step."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / total_steps) ** power)
@@ -257,6 +272,8 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
         reader.ids = reader.ids[: config.max_images]
     val_reader = make_reader(config, "val", cache_dir) if "val" in reader.splits else None
     model = build_model(config.model, reader.num_classes, reader.in_channels, pretrained=config.encoder_weights)
+    if main_process:
+        warn_sgd_from_scratch(config, model)
     model = hardware.place(model)
     dataset = SegmentationDataset(reader, config.input_size, Augmentation() if config.augment else None, seed=config.seed)
     sampler = EpochBatches(len(dataset), config.batch_size, config.seed, hardware.rank, hardware.world_size)

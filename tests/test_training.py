@@ -18,7 +18,7 @@ from cenet_lib.config import load_config
 from cenet_lib.evaluation import evaluate
 from cenet_lib.metrics import summarize
 from cenet_lib.models import build_model, list_models
-from cenet_lib.training import EpochBatches, TrainingDiverged, make_reader, train
+from cenet_lib.training import EpochBatches, TrainingDiverged, make_reader, train, warn_sgd_from_scratch
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -211,6 +211,18 @@ def current_umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return umask
+
+
+def test_warns_when_the_papers_sgd_recipe_trains_a_resnet_encoder_from_scratch(recwarn):
+    real = load_config("paper", overrides={"model": "cenet"})
+    with pytest.warns(UserWarning, match="cenet on drive: SGD at lr 0.004 .*encoder_weights=imagenet"):
+        warn_sgd_from_scratch(real, build_model("cenet", 1))
+    quiet = [(real, "unet"),  # U-Net has no pretrained encoder
+             (load_config("paper", "scratch", overrides={"model": "cenet"}), "cenet"),  # Adam
+             (load_config("smoke", overrides={"model": "cenet"}), "cenet")]  # synthetic data
+    for config, model in quiet:
+        warn_sgd_from_scratch(config, build_model(model, 1))
+    assert not recwarn.list
 
 
 def test_checkpoint_from_data_parallel_and_mismatches(tmp_path):
