@@ -193,8 +193,8 @@ def warn_sgd_from_scratch(config: RunConfig, model: torch.nn.Module) -> None:
     """Warn when the paper's SGD recipe is about to train a ResNet-34 encoder from random weights on
     real data: the paper starts from ImageNet (section II-A, Fig. 8), and at the paper's size on
     DRIVE every such row of ``results/paper`` stayed at all background (Sen 0)."""
-    if config.optimizer == "sgd" and not config.synthetic and isinstance(getattr(model, "encoder", None), ResNet34Encoder) \
-            and model.encoder_weights.startswith("scratch"):
+    resnet_from_scratch = isinstance(getattr(model, "encoder", None), ResNet34Encoder) and model.encoder_weights.startswith("scratch")
+    if config.optimizer == "sgd" and resnet_from_scratch and not config.synthetic:
         warnings.warn(
             f"{config.model} on {config.dataset}: SGD at lr {config.lr:g} with a ResNet-34 encoder from random weights. "
             "With the paper's recipe from scratch, every ResNet-34 row on DRIVE stayed at all background (results/paper). "
