@@ -14,11 +14,16 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
+def run_all_environment(synthetic_cache: Path) -> dict[str, str]:
+    """This interpreter's environment for run_all.sh, with the tests' synthetic stand-ins."""
+    return {**os.environ, "VIRTUAL_ENV": sys.prefix, "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "CENET_CACHE": str(synthetic_cache)}
+
+
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory, synthetic_cache):
     out = tmp_path_factory.mktemp("results")
-    env = {**os.environ, "VIRTUAL_ENV": sys.prefix, "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
-           "CENET_CACHE": str(synthetic_cache)}
+    env = run_all_environment(synthetic_cache)
     first = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(out)], cwd=REPOSITORY, env=env,
                            capture_output=True, text=True, timeout=1800)
     second = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(out), "--only", "lung"], cwd=REPOSITORY,
@@ -63,8 +68,7 @@ def test_finished_sections_are_not_redone(smoke_results):
 
 
 def test_encoder_weights_reach_the_notebook_and_a_failure_is_reported(tmp_path, synthetic_cache):
-    env = {**os.environ, "VIRTUAL_ENV": sys.prefix, "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
-           "CENET_CACHE": str(synthetic_cache)}
+    env = run_all_environment(synthetic_cache)
     missing = tmp_path / "resnet34.pth"
     result = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(tmp_path), "--only", "lung",
                              "--encoder-weights", str(missing)], cwd=REPOSITORY, env=env, capture_output=True, text=True,
