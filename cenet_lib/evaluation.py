@@ -12,8 +12,13 @@ Scores per task (one row per image; :func:`cenet_lib.metrics.summarize` gives me
   literature's convention) and on the whole image (``whole_*``, as the authors' code scored);
   :func:`human_observer` scores the second observer the same way;
 * lung (Table III) and optic disc (Table I): overlap error, accuracy, sensitivity, Dice, AUC;
-* cell contours (ISBI 2012, Table IV): V_Rand and V_Info (maximum over thresholds), pixel accuracy;
-* OCT layers (Table V): mean absolute boundary error per boundary and overall, in pixels;
+* cell contours (ISBI 2012, Table IV): V_Rand and V_Info of each slice at the threshold chosen for
+  the whole test stack (so their mean is the stack score of the challenge's script), pixel accuracy;
+* OCT layers (Table V): mean absolute boundary error per boundary and overall, in pixels, with one
+  ordered boundary per A-scan fitted to the probability maps, and the share of A-scans where the
+  predicted label map lacks a boundary (``boundary_missing``);
+* optic disc crops: ``disc_in_crop`` flags an image whose crop did not hold the whole disc (1 if it
+  did), so that a localisation failure shows in the per-image scores;
 * other folders: the binary scores, or per-class Dice for several classes.
 """
 from __future__ import annotations
@@ -66,22 +71,36 @@ def score_sample(task: str, probs: np.ndarray, sample: Sample, threshold: float 
     mask = sample.extra.get("full_mask", sample.mask)
     if task == "vessels":
         return {**_binary(probs[0], mask, sample.roi, threshold, "fov_"), **_binary(probs[0], mask, None, threshold, "whole_")}
-    if task == "cells":
-        scores = metrics.cell_contour_scores(probs[0], sample.extra["label_image"])
-        return {"v_rand": scores["v_rand"], "v_info": scores["v_info"], "accuracy": metrics.accuracy(probs[0] >= threshold, mask.astype(bool))}
+    if task == "cells":  # V_Rand and V_Info are scored over the whole stack: see cell_stack_scores
+        return {"accuracy": metrics.accuracy(probs[0] >= threshold, mask.astype(bool))}
     if task == "oct":
         prediction = probs.argmax(axis=0)
-        errors = metrics.boundary_errors(prediction, mask, len(DUKE_BOUNDARIES), ignore_labels=(len(DUKE_BOUNDARIES) + 1,))
+        errors = metrics.boundary_errors(prediction, mask, len(DUKE_BOUNDARIES), ignore_labels=(len(DUKE_BOUNDARIES) + 1,), pred_probs=probs)
         row = {f"boundary_{name}": float(value) for name, value in zip(DUKE_BOUNDARIES, errors["per_boundary"], strict=True)}
         row["boundary_overall"] = errors["overall"]
+        row["boundary_missing"] = float(np.mean(errors["missing"]))
         row["pixel_accuracy"] = float((prediction == mask).mean())
         return row
     if probs.shape[0] == 1:
-        return _binary(probs[0], mask, sample.roi, threshold)
+        row = _binary(probs[0], mask, sample.roi, threshold)
+        if "crop_box" in sample.extra:
+            row["disc_in_crop"] = float(sample.mask.sum() == mask.sum())
+        return row
     prediction = probs.argmax(axis=0)
     row = {f"dice_class{k}": metrics.dice(prediction == k, mask == k) for k in range(1, probs.shape[0])}
     row["pixel_accuracy"] = float((prediction == mask).mean())
     return row
+
+
+def cell_stack_scores(membrane_probs: list[np.ndarray], samples: list[Sample]) -> list[dict[str, float]]:
+    """Per-slice V_Rand and V_Info of a test stack, at the thresholds that maximise the stack's mean
+    (:func:`cenet_lib.metrics.cell_contour_scores`), with those thresholds."""
+    scores = metrics.cell_contour_scores(np.stack(membrane_probs), np.stack([s.extra["label_image"] for s in samples]))
+    return [
+        {"v_rand": float(v_rand), "v_info": float(v_info),
+         "v_rand_threshold": scores["v_rand_threshold"], "v_info_threshold": scores["v_info_threshold"]}
+        for v_rand, v_info in zip(scores["v_rand_per_slice"], scores["v_info_per_slice"], strict=True)
+    ]
 
 
 def task_of(reader: Reader) -> str:
@@ -111,6 +130,7 @@ def evaluate(
     model.eval()
     task = task_of(reader)
     rows, predictions = [], {}
+    stack: tuple[list, list] = ([], [])  # cell contours: membrane probabilities and samples, scored together
     for sample in tqdm(reader, total=len(reader), desc=f"evaluating {reader.name}/{reader.split}", leave=False):
         if sample.mask is None:
             continue
@@ -119,8 +139,14 @@ def evaluate(
             full_shape = sample.extra["full_mask"].shape
             probs = np.stack([paste_crop(p, sample.extra["crop_box"], full_shape) for p in probs])
         rows.append({"id": sample.id, **score_sample(task, probs, sample, threshold)})
+        if task == "cells":
+            stack[0].append(probs[0])
+            stack[1].append(sample)
         if keep_predictions:
             predictions[sample.id] = probs
+    if task == "cells" and rows:
+        for row, scores in zip(rows, cell_stack_scores(*stack), strict=True):
+            row.update(scores)
     return pd.DataFrame(rows), predictions
 
 

@@ -98,6 +98,18 @@ def test_brightest_point_ignores_a_hot_pixel():
     image[20, 20] = 255  # a hot pixel
     row, column = brightest_point(image)
     assert 150 <= row < 190 and 280 <= column < 320
+
+
+def test_brightest_point_ignores_glare_at_the_rim_of_the_field_of_view():
+    rows, columns = np.mgrid[:400, :500]
+    image = np.zeros((400, 500, 3), np.uint8)
+    image[(rows - 200) ** 2 + (columns - 250) ** 2 < 190**2] = 90  # the field of view
+    image[(rows - 200) ** 2 + (columns - 300) ** 2 < 25**2] = 200  # the disc
+    image[(rows - 200) ** 2 + (columns - 250) ** 2 > 175**2] //= 2  # dim rim ...
+    image[15:40, 200:300] = 250  # ... but for a broad glare at its top
+    row, column = brightest_point(image)
+    assert (row - 200) ** 2 + (column - 300) ** 2 < 25**2
+    assert brightest_point(image, margin_fraction=0)[0] < 45  # without the erosion the glare wins
     assert crop_box((5, 395), 100, (300, 400)) == (0, 300, 100, 100)  # shifted inside the image
     assert crop_box((150, 200), 800, (300, 400)) == (0, 0, 300, 400)  # smaller than the crop
 

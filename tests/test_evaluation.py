@@ -50,7 +50,17 @@ def test_optic_disc_is_scored_in_the_full_frame(synthetic_root):
     table, predictions = evaluate(Oracle(threshold=1.2), reader, (64, 64), tta=False, keep_predictions=True)
     sample = reader[0]
     assert predictions[sample.id].shape[1:] == sample.extra["full_mask"].shape
-    assert set(table.columns) >= {"overlap_error", "dice", "accuracy", "sensitivity"}
+    assert set(table.columns) >= {"overlap_error", "dice", "accuracy", "sensitivity", "disc_in_crop"}
+    assert set(table["disc_in_crop"]) <= {0.0, 1.0}
+
+
+def test_a_crop_that_misses_the_disc_is_flagged(synthetic_root):
+    reader = build_reader("drishti", "test", synthetic_root, crop_size=100)
+    sample = reader[0]
+    probs = np.zeros((1, *sample.extra["full_mask"].shape), np.float32)
+    assert score_sample("disc", probs, sample)["disc_in_crop"] == 1.0
+    cut = Sample(sample.id, sample.image, np.zeros_like(sample.mask), None, sample.extra)  # the crop holds none of it
+    assert score_sample("disc", probs, cut)["disc_in_crop"] == 0.0
 
 
 def test_cells_and_oct_tasks(synthetic_root):
@@ -58,6 +68,7 @@ def test_cells_and_oct_tasks(synthetic_root):
     assert task_of(isbi) == "cells"
     table, _ = evaluate(Oracle(threshold=-0.3, invert=True), isbi, None, tta=False)
     assert (table["v_rand"] > 0.9).all() and (table["v_info"] > 0.9).all()
+    assert table["v_rand_threshold"].nunique() == 1  # one threshold for the whole test stack
 
     duke = build_reader("duke", "test", synthetic_root)
     sample = duke[0]

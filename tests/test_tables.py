@@ -33,9 +33,9 @@ def test_vessel_table_ours_beside_paper():
     line = long[(long["method"] == "CE-Net") & (long["metric"] == "Sen")].iloc[0]
     assert line["ours_mean"] == pytest.approx(0.82) and line["ours_std"] == pytest.approx(np.std([0.8, 0.82, 0.84], ddof=1))
     assert line["paper_mean"] == pytest.approx(0.8309) and line["difference"] == pytest.approx(0.82 - 0.8309)
-    assert line["status"] == "reproduced" and line["n_images"] == 3 and bool(line["comparable"])
+    assert line["status"] == "trained here" and line["n_images"] == 3 and bool(line["comparable"])
     cited = long[long["method"] == "Azzopardi"]
-    assert set(cited["status"]) == {"cited, not reproduced"} and cited["ours_mean"].isna().all()
+    assert set(cited["status"]) == {"cited, not trained here"} and cited["ours_mean"].isna().all()
     assert set(long[long["method"] == "U-Net"]["status"]) == {"not run"}
     whole = long[(long["method"] == "CE-Net") & (long["metric"] == "AUC (whole image)")].iloc[0]
     assert whole["ours_mean"] == pytest.approx(0.98) and np.isnan(whole["paper_mean"])

@@ -36,7 +36,7 @@ SECTIONS: dict[str, Section] = {
         {"overlap_error": "overlap_error"},
         substitute="DRISHTI-GS1 (official Training/Test split, disc = soft map >= 128) stands in for ORIGA, "
         "Messidor and RIM-ONE-R1, which cannot be redistributed; the paper's values are for those sets.",
-        extra_columns={"Dice": "dice", "Acc": "accuracy", "Sen": "sensitivity"},
+        extra_columns={"Dice": "dice", "Acc": "accuracy", "Sen": "sensitivity", "Disc in crop (share)": "disc_in_crop"},
     ),
     "vessels": Section(
         "vessels", "II", "Retinal vessel detection on DRIVE (inside the field of view)", "drive", ("DRIVE",),
@@ -51,6 +51,7 @@ SECTIONS: dict[str, Section] = {
     "cells": Section(
         "cells", "IV", "Cell contour segmentation (ISBI 2012 EM)", "isbi2012", ("ISBI2012-EM",),
         BASELINES, {"V_Rand": "v_rand", "V_Info": "v_info"},
+        extra_columns={"V_Rand threshold": "v_rand_threshold", "V_Info threshold": "v_info_threshold"},
         substitute="The challenge's test labels are private: scores are on held-out training slices "
         "(5 contiguous folds of 6), not on the challenge test set the paper submitted to.",
     ),
@@ -61,8 +62,9 @@ SECTIONS: dict[str, Section] = {
         {"Overall": "boundary_overall"},
         substitute="The Duke DME set (8 boundaries, with fluid) stands in for the private Topcon set "
         "(10 boundaries); boundaries differ, so only the overall error is set beside the paper's.",
-        extra_columns={f"{name}": f"boundary_{name}" for name in
-                       ("ILM", "NFL/GCL", "IPL/INL", "INL/OPL", "OPL/ONL", "ISM/ISE", "IS/OS-OS/RPE", "BM")},
+        extra_columns={**{f"{name}": f"boundary_{name}" for name in
+                          ("ILM", "NFL/GCL", "IPL/INL", "INL/OPL", "OPL/ONL", "ISM/ISE", "IS/OS-OS/RPE", "BM")},
+                       "Missing (share of A-scans)": "boundary_missing"},
     ),
     "ablation": Section(
         "ablation", "VI", "Ablation study on DRIVE", "drive", ("DRIVE",),

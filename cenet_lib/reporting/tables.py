@@ -3,8 +3,10 @@
 :func:`build_table` turns per-image score tables (one per trained row, with a ``seed`` column when
 several seeds ran) into a long table with one line per (method, metric): our mean and standard
 deviation over images (pooled over seeds; ``seed_std`` is the spread of the per-seed means), the
-paper's value, the difference, and a status. Rows the paper cites but this package does not train
-appear with the paper's value and the status "cited, not reproduced". Where the data is substituted
+paper's value, the difference, and a status. The status says what was done, never whether a
+claim holds (that is the claims ledger's verdict): "trained here" for a row this package trained,
+whatever its numbers; rows the paper cites but this package does not train appear with the paper's
+value and the status "cited, not trained here". Where the data is substituted
 or synthetic, the paper's value is still listed but no difference is computed and the
 ``comparable`` column is false. :func:`write_table` writes the long table as CSV and a layout like
 the paper's (methods down, metrics across) as Markdown and LaTeX, each with its provenance.
@@ -46,9 +48,9 @@ def build_table(section: Section, scores: dict[str, pd.DataFrame], data_label: s
     for method in methods:
         ours = scores.get(method)
         if ours is None:
-            status = "not run" if method in trained else "cited, not reproduced"
+            status = "not run" if method in trained else "cited, not trained here"
         else:
-            status = "reproduced" if method in trained or method in set(paper["method"]) else "measured here"
+            status = "trained here" if method in trained or method in set(paper["method"]) else "measured here"
         paper_rows = paper[paper["method"] == method]
         labels = list(dict.fromkeys([_paper_key(r) for _, r in paper_rows.iterrows()] + list(section.metrics)))
         for label in labels + list(section.extra_columns):
