@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Regenerate Tables I-VI and the figures of the paper: run each section's notebook with papermill.
 #
-#   ./run_all.sh                               every section; real data where found, else synthetic
-#   ./run_all.sh --profile quick --data-root ../shared/data --only vessels lung
+#   ./run_all.sh                               every section: quick on the real data where found,
+#                                              else the seconds-long smoke run on a synthetic stand-in
+#   ./run_all.sh --data-root ../shared/data    the same, with the datasets in ../shared/data
+#   ./run_all.sh --profile smoke               all six sections on synthetic data, about 2 minutes
 #   ./run_all.sh --profile paper --gpus 0,1    sections side by side, one GPU each
 #
 # Options:
-#   --profile smoke|quick|paper   size of the runs (default: quick)
+#   --profile auto|smoke|quick|paper   size of the runs (default: auto, as above)
 #   --data-root DIR               where the datasets are (default: $CENET_DATA_ROOT or data/)
 #   --only SECTION...             optic_disc vessels lung cells oct ablation (default: all)
 #   --device auto|cpu|cuda        (default: auto)
@@ -15,18 +17,19 @@
 #                                 the paper's numbers need imagenet
 #   --jobs N                      sections run side by side (default: 1)
 #   --gpus 0,1,...                one section per GPU at a time (sets --jobs and CUDA_VISIBLE_DEVICES)
-#   --out DIR                     results folder (default: results); outputs go to DIR/<profile>/
+#   --out DIR                     results folder (default: results); outputs go to DIR/<profile>/, or
+#                                 DIR/<profile>-synthetic/ on a synthetic stand-in
 #   --force                       redo sections (and rows) already finished
 set -uo pipefail
 cd "$(dirname "$0")"
 
-profile=quick data_root="" device=auto seeds=1 encoder_weights=scratch jobs=1 gpus="" out=results force=false
+profile=auto data_root="" device=auto seeds=1 encoder_weights=scratch jobs=1 gpus="" out=results force=false
 sections=(optic_disc vessels lung cells oct ablation)
 only=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --profile) profile="$2"; shift 2 ;;
-        --data-root) data_root="$(cd "$2" && pwd)" || { echo "error: --data-root $2 does not exist" >&2; exit 2; }; shift 2 ;;
+        --data-root) data_root="$(cd "$2" 2>/dev/null && pwd)" || { echo "error: --data-root $2 does not exist" >&2; exit 2; }; shift 2 ;;
         --device) device="$2"; shift 2 ;;
         --seeds) seeds="$2"; shift 2 ;;
         --encoder-weights) encoder_weights="$2"; shift 2 ;;
@@ -34,12 +37,13 @@ while [ $# -gt 0 ]; do
         --gpus) gpus="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --force) force=true; shift ;;
-        --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do only+=("$1"); shift; done ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do only+=("$1"); shift; done
+                [ ${#only[@]} -gt 0 ] || { echo "error: --only needs section names: optic_disc vessels lung cells oct ablation" >&2; exit 2; } ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "error: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
     esac
 done
-case "$profile" in smoke|quick|paper) ;; *) echo "error: --profile must be smoke, quick or paper" >&2; exit 2 ;; esac
+case "$profile" in auto|smoke|quick|paper) ;; *) echo "error: --profile must be auto, smoke, quick or paper" >&2; exit 2 ;; esac
 [ ${#only[@]} -gt 0 ] && sections=("${only[@]}")
 declare -A notebook=([optic_disc]=01_optic_disc [vessels]=02_retinal_vessels [lung]=03_lung
                      [cells]=04_cell_contours [oct]=05_oct_layers [ablation]=06_ablations)
@@ -48,26 +52,41 @@ for section in "${sections[@]}"; do
 done
 
 source scripts/ensure_env.sh || exit 1
-mkdir -p "$out/$profile"
-results="$(cd "$out/$profile" && pwd)"
-executed="$results/executed"
-mkdir -p "$executed"
+mkdir -p "$out"
+out_root="$(cd "$out" && pwd)"
+
+# The plan: each section's profile, results folder and expected duration, said before anything runs.
+plan_arguments=(--profile "$profile" --device "$device" --out "$out_root")
+[ -n "$data_root" ] && plan_arguments+=(--data-root "$data_root")
+plan="$("$PYTHON" -m cenet_lib.reporting.plan "${plan_arguments[@]}" "${sections[@]}")" || exit 2
+declare -A section_profile=() section_out=()
+echo "Plan:"
+while IFS=$'\t' read -r section chosen folder message; do
+    section_profile[$section]=$chosen
+    section_out[$section]=$folder
+    echo "  $message"
+done <<<"$plan"
+echo
+
 seed_list="[$(seq -s, 0 $((seeds - 1)))]"
 IFS=, read -r -a gpu_list <<<"$gpus"
 [ -n "$gpus" ] && jobs=${#gpu_list[@]}
 
 run_section() {  # section, slot
     local section=$1 slot=$2 name=${notebook[$1]}
+    local executed="${section_out[$1]}/executed"
     local log="$executed/$name.log" done_marker="$executed/$name.done"
+    mkdir -p "$executed"
+    rm -f "$executed/$name.failed"
     if [ -f "$done_marker" ] && [ "$force" = false ]; then
         echo "$section: finished earlier ($(cat "$done_marker")); --force redoes it"
         return 0
     fi
     local start=$SECONDS
-    local -a environment=(env) parameters=(-p profile "$profile" -p device "$device" -p out_dir "$out_root"
-                                           -p encoder_weights "$encoder_weights"
-                                           -y "{seeds: $seed_list, force: $force}")
-    [ -n "$gpus" ] && environment=(env CUDA_VISIBLE_DEVICES="${gpu_list[$slot]}")
+    local -a environment=(env CENET_PROGRESS_FILE="$executed/$name.progress")
+    local -a parameters=(-p profile "${section_profile[$section]}" -p device "$device" -p out_dir "$out_root"
+                         -p encoder_weights "$encoder_weights" -y "{seeds: $seed_list, force: $force}")
+    [ -n "$gpus" ] && environment+=(CUDA_VISIBLE_DEVICES="${gpu_list[$slot]}")
     [ -n "$data_root" ] && parameters+=(-p data_root "$data_root")
     echo "$section: running notebooks/$name.ipynb (log: $log)"
     if "${environment[@]}" "$PYTHON" -m papermill "notebooks/$name.ipynb" "$executed/$name.ipynb" --cwd notebooks \
@@ -76,34 +95,61 @@ run_section() {  # section, slot
         echo "$section: done in $((SECONDS - start)) s"
     else
         echo "failed after $((SECONDS - start)) s" >"$executed/$name.failed"
-        echo "$section: FAILED after $((SECONDS - start)) s; see $log"
+        echo "$section: FAILED after $((SECONDS - start)) s; the error is at the end of $log"
         return 1
     fi
+    rm -f "$executed/$name.progress"
 }
 
-out_root="$(cd "$out" && pwd)"
-rm -f "$executed"/*.failed
+show_progress() {  # every 10 s, each running section's row, step, total and time left, when it changed
+    local -A last=()
+    while sleep 10; do
+        for section in "${sections[@]}"; do
+            local file="${section_out[$section]}/executed/${notebook[$section]}.progress" line
+            [ -f "$file" ] && line="$(cat "$file" 2>/dev/null)" || continue
+            if [ -n "$line" ] && [ "${last[$section]:-}" != "$line" ]; then
+                echo "  $line"
+                last[$section]=$line
+            fi
+        done
+    done
+}
+
+show_progress &
+monitor=$!
+trap 'kill $monitor 2>/dev/null' EXIT
 slot=0
+pids=()
 for section in "${sections[@]}"; do
-    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    while [ "$(jobs -rp | grep -cvx "$monitor")" -ge "$jobs" ]; do wait -n; done
     run_section "$section" $((slot % jobs)) &
+    pids+=($!)
     slot=$((slot + 1))
 done
-wait
+wait "${pids[@]}"
+kill $monitor 2>/dev/null
 
-"$PYTHON" -m cenet_lib.reporting.summary "$results" >/dev/null
 echo
-echo "Summary ($profile profile, results in $results):"
+echo "Summary:"
 failed=0
+declare -A folders=()
 for section in "${sections[@]}"; do
-    name=${notebook[$section]}
-    if [ -f "$executed/$name.failed" ]; then
+    name=${notebook[$section]} folder=${section_out[$section]}
+    folders[$folder]=1
+    if [ -f "$folder/executed/$name.failed" ]; then
         failed=1
-        printf '  %-11s FAILED  %s  log: %s\n' "$section" "$(cat "$executed/$name.failed")" "$executed/$name.log"
+        printf '  %-11s FAILED  %s  log: %s\n' "$section" "$(cat "$folder/executed/$name.failed")" "$folder/executed/$name.log"
     else
-        data=$("$PYTHON" -c "import json,sys; from cenet_lib.reporting import SECTIONS; t=SECTIONS['$section'].table; print(json.load(open('$results/tables/table_'+t+'.json'))['dataset'])" 2>/dev/null || echo "?")
-        printf '  %-11s %-18s data: %s\n' "$section" "$(cat "$executed/$name.done" 2>/dev/null)" "$data"
+        data=$("$PYTHON" -c "import json,sys; from cenet_lib.reporting import SECTIONS; t=SECTIONS['$section'].table; print(json.load(open('$folder/tables/table_'+t+'.json'))['dataset'])" 2>/dev/null || echo "?")
+        printf '  %-11s %-6s %-14s data: %s  -> %s\n' "$section" "${section_profile[$section]}" "$(cat "$folder/executed/$name.done" 2>/dev/null)" "$data" "${folder#"$PWD"/}"
     fi
 done
-echo "Index: $results/README.md; all tables and figures on one page: $results/summary.md"
+for folder in "${!folders[@]}"; do
+    "$PYTHON" -m cenet_lib.reporting.summary "$folder" >/dev/null
+    echo "Index: $folder/README.md; all tables and figures on one page: $folder/summary.md"
+done
+if grep -q "no real data" <<<"$plan"; then
+    echo "Sections without their real data ran on synthetic stand-ins: their numbers mean nothing. To get the data:"
+    grep "no real data" <<<"$plan" | cut -f4 | sed -E 's/^([a-z_]+): no real data in ([^ ]+) \((python -m cenet_lib.data fetch [a-z0-9_]+).*/  \1: \3  (then put it in \2)/'
+fi
 exit $failed

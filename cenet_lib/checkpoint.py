@@ -36,14 +36,32 @@ def save_atomic(obj: Any, path: str | Path) -> Path:
     return path
 
 
+class CheckpointError(ValueError):
+    """A file that is not a readable checkpoint of ours; the message names it and the fix."""
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint or ``model.pt`` written by :func:`save_atomic`, read with ``weights_only=True``:
+    tensors and plain Python values only, so that loading a file cannot run code. A run folder
+    stands for its ``model.pt``."""
     path = Path(path)
+    if path.is_dir():
+        if not (path / "model.pt").is_file():
+            raise CheckpointError(f"{path} is a folder without a model.pt: pass a finished run's folder or its model.pt.")
+        path = path / "model.pt"
     if not path.is_file():
-        raise FileNotFoundError(f"Checkpoint not found: {path}")
+        raise CheckpointError(f"Checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise RuntimeError(f"Cannot read checkpoint {path}: {error}") from error
+        reason = (str(error).strip().splitlines() or ["empty or unreadable file"])[0][:200]
+        raise CheckpointError(
+            f"Cannot read {path} as a checkpoint ({type(error).__name__}: {reason}). Pass a model.pt written by "
+            "`cenet train`; a file from elsewhere may be corrupt or hold objects other than tensors."
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint: pass a model.pt written by `cenet train`.")
+    return checkpoint
 
 
 def model_state(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -81,7 +99,7 @@ def load_trained_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     checkpoint = load_checkpoint(path)
     missing = [key for key in ("model_name", "num_classes", "in_channels") if key not in checkpoint]
     if missing:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} lacks {', '.join(missing)}: it is not a checkpoint written by cenet_lib's training. For a bare "
             "state dict, build the model with build_model(...) and call load_weights(model, state, source)."
         )

@@ -19,7 +19,7 @@ import torch
 from .checkpoint import load_trained_model
 from .config import PROFILES, RECIPES, RunConfig, load_config
 from .data import READERS, DatasetError
-from .data.io import IMAGE_SUFFIXES, read_image, write_image
+from .data.io import IMAGE_SUFFIXES, read_array, read_image, write_image
 from .evaluation import predict_sample
 from .models import EncoderWeightsError, list_models
 from .reporting.experiments import run_section
@@ -48,10 +48,10 @@ def _print_summary(result: dict) -> None:
         print(f"  human observer {name:<9} {value['mean']:.4f}")
 
 
-def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool) -> int:
+def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool, device: str = "auto") -> int:
     model, checkpoint = load_trained_model(model_path)
     config = checkpoint["config"]
-    hardware = resolve_hardware(RunConfig(device=config.get("device", "auto")))
+    hardware = resolve_hardware(RunConfig(device=device))
     hardware.place(model)
     files = []
     for item in inputs:
@@ -59,8 +59,16 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
     if not files:
         raise DatasetError(f"No images found in {', '.join(map(str, inputs))} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
     out.mkdir(parents=True, exist_ok=True)
+    channels = checkpoint["in_channels"]
     for path in files:
-        image = read_image(path, checkpoint["in_channels"])
+        found = read_array(path)
+        found_channels = 1 if found.ndim == 2 else found.shape[2]
+        if found_channels != channels and not (channels == 3 and found_channels == 4):
+            raise DatasetError(
+                f"{path} has {found_channels} channel(s), but the model in {model_path} was trained on {channels}-channel "
+                f"images: convert the image to {'RGB' if channels == 3 else 'greyscale'} first, or use a model trained on such images."
+            )
+        image = read_image(path, channels)
         probs = predict_sample(model, image, tuple(config["input_size"]), tta, hardware.device, hardware.amp)
         if probs.shape[0] == 1:
             mask = (probs[0] >= config.get("threshold", 0.5)).astype(np.uint8)
@@ -96,21 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, default=None, help="a YAML file of settings")
     p.add_argument("--run-dir", type=Path, default=None)
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    p.add_argument("--force", action="store_true", help="start over in a run directory that holds an earlier run")
+    p.add_argument("--device", default=None, help="auto (default: the GPU where there is one), cpu, cuda or cuda:N")
     p.add_argument("--no-evaluate", action="store_true", help="skip the evaluation on the test split")
     p.add_argument("settings", nargs="*", metavar="key=value", help="overrides, e.g. epochs=30 lr=1e-3 device=cuda")
 
     p = commands.add_parser("evaluate", help="score a trained run on a split (writes CSVs and metrics JSON into it)")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--split", default="test")
-    p.add_argument("--no-tta", action="store_true")
+    p.add_argument("--no-tta", action="store_true", help="written beside the default scores, as metrics_<split>_no-tta*")
     p.add_argument("--data-root", default=None)
+    p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: as the run was trained)")
 
     p = commands.add_parser("predict", help="write probability maps and masks for images or folders")
-    p.add_argument("model", type=Path, help="a run's model.pt")
+    p.add_argument("model", type=Path, help="a run's model.pt, or the run's folder")
     p.add_argument("inputs", type=Path, nargs="+")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--overlay", action="store_true", help="also write the mask over the image")
     p.add_argument("--no-tta", action="store_true")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
 
     p = commands.add_parser("section", help="train the rows of paper sections and write their tables, as the notebooks do")
     p.add_argument("sections", nargs="+", choices=list(SECTIONS))
@@ -119,22 +131,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per trained row")
     p.add_argument("--encoder-weights", default="scratch", help="scratch, imagenet or a ResNet-34 state-dict file")
-    p.add_argument("--out", type=Path, default=Path("results"), help="outputs go to OUT/<profile>/")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="outputs go to OUT/<profile>/ (OUT/<profile>-synthetic/ on a synthetic stand-in)")
     p.add_argument("--force", action="store_true", help="retrain rows already finished")
     return parser
 
 
 def run_sections(args: argparse.Namespace) -> None:
     """What ``run_all.sh`` does for each section, minus papermill: tables, figures and the results index."""
-    out = args.out / args.profile
+    written = []
     for name in args.sections:
         result = run_section(name, profile=args.profile, data_root=args.data_root, device=args.device,
-                             seeds=tuple(range(args.seeds)), out_dir=out, encoder_weights=args.encoder_weights,
+                             seeds=tuple(range(args.seeds)), out_root=args.out, encoder_weights=args.encoder_weights,
                              force=args.force)
         data = "synthetic stand-in" if result.synthetic else "real data"
         print(f"{name}: Table {SECTIONS[name].table} on {data} in {result.seconds:.0f} s: {result.files[1]}")
-    readme, _ = write_summary(out)
-    print(f"Index: {readme}")
+        written.append(result.out_dir)
+    for folder in dict.fromkeys(written):
+        readme, _ = write_summary(folder)
+        print(f"Index: {readme}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,19 +159,27 @@ def main(argv: list[str] | None = None) -> int:
             if args.model not in list_models():
                 raise ValueError(f"Unknown model {args.model!r}. Registered models: {', '.join(list_models())}.")
             overrides = {"dataset": args.dataset, "model": args.model, **_overrides(args.settings)}
+            if args.device:
+                overrides["device"] = args.device
             config = load_config(args.profile, args.recipe, args.config, overrides)
-            run_dir = args.run_dir or default_run_dir(config)
+            run_dir = Path(args.run_dir or default_run_dir(config))
+            earlier = [name for name in ("checkpoint.pt", "model.pt") if (run_dir / name).is_file()]
+            if args.resume and not earlier:
+                raise ValueError(f"Nothing to resume in {run_dir}: it holds no checkpoint.pt or model.pt. Leave out --resume to start a new run.")
+            if earlier and not (args.resume or args.force):
+                raise ValueError(f"{run_dir} holds an earlier run ({', '.join(earlier)}): pass --resume to continue it, "
+                                 "--force to start over, or another --run-dir.")
             started = time.perf_counter()
             train(config, run_dir, resume=args.resume)
             print(f"Trained in {time.perf_counter() - started:.0f} s; run directory {run_dir}")
             if not args.no_evaluate:
                 _print_summary(run_evaluation(run_dir))
         elif args.command == "evaluate":
-            _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root))
+            _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root, args.device))
         elif args.command == "section":
             run_sections(args)
         else:
-            return predict(args.model, args.inputs, args.out, args.overlay, not args.no_tta)
+            return predict(args.model, args.inputs, args.out, args.overlay, not args.no_tta, args.device)
     except (DatasetError, EncoderWeightsError, TrainingDiverged, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -76,6 +76,8 @@ class RunConfig:
     # bookkeeping
     checkpoint_seconds: float = 60.0  # checkpoint and validate at an epoch end this long after the last save (0: every epoch)
     checkpoint_every: int = 0  # also checkpoint every N optimizer steps (0: at epoch ends only)
+    keep_weights: bool = True  # False: a section's run deletes model.pt once it is scored (smoke runs)
+    max_test_images: int | None = None  # score only the first N test images (smoke runs)
     profile: str = "paper"
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,9 +100,11 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 
 PROFILES: dict[str, dict[str, Any]] = {
+    # The real networks at a tiny size, on 4 synthetic images, scoring 2; a section's runs keep no
+    # weights once scored (29 M parameters are 117 MB a model), and are shorter than one checkpoint.
     "smoke": {
         "synthetic": True, "input_size": (64, 64), "epochs": 2, "batch_size": 2, "max_images": 4,
-        "tta": True, "device": "cpu",
+        "max_test_images": 2, "tta": True, "device": "cpu", "keep_weights": False,
     },
     # Every row of a table gets the same steps, whatever the dataset's size. Sized for the costliest
     # section on a 2-core CPU with bf16 (lung: U-Net 3.3 s, Backbone 0.5 s and CE-Net 0.6 s a step,
@@ -109,6 +113,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         "recipe": "scratch", "input_size": (256, 256), "steps": 300, "batch_size": 4,
     },
     "paper": {},  # the recipe as it stands: 448x448, 100 epochs (300 for the authors' recipe), batch 8
+}
+
+
+#: Wall time of each section (seconds) measured on this project's 2-core CPU with ``./run_all.sh``,
+#: to say before a section starts how long it will take: ``quick`` on the real data (the committed
+#: ``results/quick`` tables), ``smoke`` on the synthetic stand-ins. The ``paper`` profile needs a GPU.
+EXPECTED_SECONDS: dict[str, dict[str, float]] = {
+    "quick": {"optic_disc": 1419, "vessels": 1583, "lung": 1580, "cells": 1427, "oct": 1704, "ablation": 3014},
+    "smoke": {"optic_disc": 15, "vessels": 15, "lung": 15, "cells": 15, "oct": 20, "ablation": 27},
 }
 
 

@@ -20,22 +20,39 @@ def default_run_dir(config: RunConfig) -> Path:
     return Path("runs") / f"{dataset}{tag}-{config.model}-{config.profile}-{config.recipe}-seed{config.seed}"
 
 
-def run_evaluation(run_dir: Path, split: str = "test", tta: bool | None = None, data_root: str | None = None) -> dict:
-    """Evaluate ``run_dir/model.pt`` on ``split``; writes per-image and summary CSVs and metrics.json."""
+def evaluation_files(split: str, tta_changed: bool, tta: bool, data_root: str | None) -> str:
+    """The stem of an evaluation's files: ``metrics_<split>`` for the run's own settings, with a tag
+    for other ones (``metrics_test_no-tta``, ``metrics_test_data-<folder>``), so that an evaluation
+    with other settings never overwrites another."""
+    tags = (["tta" if tta else "no-tta"] if tta_changed else []) + ([f"data-{Path(data_root).name}"] if data_root else [])
+    return "_".join([f"metrics_{split}", *(["-".join(tags)] if tags else [])])
+
+
+def run_evaluation(
+    run_dir: Path, split: str = "test", tta: bool | None = None, data_root: str | None = None, device: str | None = None
+) -> dict:
+    """Evaluate ``run_dir/model.pt`` on ``split``; writes per-image and summary CSVs and a JSON of
+    the summary and its provenance, named by :func:`evaluation_files`."""
+    run_dir = Path(run_dir)
     model, checkpoint = load_trained_model(run_dir / "model.pt")
     config = RunConfig(**{**checkpoint["config"], "input_size": tuple(checkpoint["config"]["input_size"])})
     if data_root is not None:
         config.data_root = data_root
+    if device is not None:
+        config.device = device
+    stem = evaluation_files(split, tta is not None and tta != config.tta, config.tta if tta is None else tta, data_root)
     hardware = resolve_hardware(config)
     hardware.place(model)
     reader = make_reader(config, split)
+    if config.max_test_images:
+        reader.ids = reader.ids[: config.max_test_images]
     use_tta = config.tta if tta is None else tta
     started = time.perf_counter()
     per_image, _ = evaluate(model, reader, config.input_size, use_tta, config.threshold, hardware.device, hardware.amp)
     seconds = time.perf_counter() - started
-    per_image.to_csv(run_dir / f"metrics_{split}_per_image.csv", index=False)
+    per_image.to_csv(run_dir / f"{stem}_per_image.csv", index=False)
     summary = summarize(per_image)
-    summary.to_csv(run_dir / f"metrics_{split}_summary.csv")
+    summary.to_csv(run_dir / f"{stem}_summary.csv")
     result = {
         "summary": {name: {"mean": row["mean"], "std": row["std"], "n": int(row["n"])} for name, row in summary.iterrows()},
         "provenance": provenance(
@@ -49,5 +66,6 @@ def run_evaluation(run_dir: Path, split: str = "test", tta: bool | None = None, 
         human = human_observer(reader)
         human.to_csv(run_dir / "human_observer_per_image.csv", index=False)
         result["human_observer"] = {name: {"mean": row["mean"], "std": row["std"]} for name, row in summarize(human).iterrows()}
-    (run_dir / f"metrics_{split}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    (run_dir / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    result["files"] = stem
     return result

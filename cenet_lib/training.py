@@ -4,12 +4,13 @@
 
 * ``config.yaml``: every setting, the recipe and the profile;
 * ``checkpoint.pt``: model, optimizer, scheduler, RNG states, epoch, step and history, written
-  atomically after the first and last epoch, at the end of any epoch that ends ``checkpoint_seconds``
-  or more after the last save (and every ``checkpoint_every`` steps); ``resume=True`` continues from
-  it, mid-epoch included, and ends with the same weights as an uninterrupted run. The validation
-  scores are computed at the same epoch ends. The time rule keeps short epochs (20 DRIVE images on
-  a GPU) from spending their time on checkpoints and validation. The checkpoint is deleted once
-  ``model.pt`` is written: it only serves to resume, and with the optimizer's state it is three
+  atomically at the end of any epoch but the last that ends ``checkpoint_seconds`` or more after the
+  start or the last save (and every ``checkpoint_every`` steps); ``resume=True`` continues from it,
+  mid-epoch included, and ends with the same weights as an uninterrupted run. A run shorter than
+  ``checkpoint_seconds`` writes none (a smoke run, for one). The time rule keeps short epochs (20
+  DRIVE images on a GPU) from spending their time on checkpoints. The validation scores are computed
+  after the first and the last epoch and whenever a checkpoint is written. The checkpoint is deleted
+  once ``model.pt`` is written: it only serves to resume, and with the optimizer's state it is three
   times the size of the weights (350 MB for CE-Net);
 * ``model.pt``: the final weights with what is needed to rebuild the model, and the history. It
   exists only for a finished run: a fresh start removes an old one, and ``resume=True`` on a
@@ -34,6 +35,7 @@ import shutil
 import time
 import warnings
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,7 @@ from .checkpoint import load_checkpoint, load_weights, save_atomic  # noqa: E402
 from .config import RunConfig  # noqa: E402
 from .data import Augmentation, SegmentationDataset, build_reader  # noqa: E402
 from .data.base import Reader  # noqa: E402
+from .data.validate import check_splits  # noqa: E402
 from .data.synthetic import synthesize  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .losses import build_loss  # noqa: E402
@@ -110,7 +113,13 @@ def resolve_hardware(config: RunConfig) -> Hardware:
     if config.device == "auto":
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
-        device = torch.device(config.device)
+        try:
+            device = torch.device(config.device)
+        except RuntimeError as error:
+            raise ValueError(f"device={config.device!r} is not a device: use auto, cpu, cuda or cuda:N ({error}).") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={config.device} was asked for, but this machine has no CUDA GPU; use device=auto "
+                             "(the GPU where there is one) or device=cpu.")
     if world_size > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     elif device.type == "cuda" and device.index is None:
@@ -134,11 +143,12 @@ def synthetic_cache_dir() -> Path:
 
 def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) -> Reader:
     """The reader of ``config.dataset``: the real data, or with ``config.synthetic`` its stand-in,
-    written once to ``cache_dir`` (default :func:`synthetic_cache_dir`)."""
+    written once to ``cache_dir`` (default :func:`synthetic_cache_dir`). A folder of the user's own
+    images is read as it is, whatever ``config.synthetic`` says (``--profile smoke`` on a folder)."""
     options: dict[str, Any] = {}
     if config.fold is not None:
         options["fold"] = config.fold
-    if config.synthetic:
+    if config.synthetic and not Path(config.dataset).expanduser().is_dir():
         root = Path(cache_dir or synthetic_cache_dir()) / f"{config.dataset}-seed{config.seed}"
         if not root.is_dir():  # written aside, then renamed: processes starting together never see half of it
             partial = synthesize(config.dataset, root.with_name(f"{root.name}.partial-{os.getpid()}"), seed=config.seed)
@@ -209,7 +219,10 @@ def _poly_schedule(optimizer: torch.optim.Optimizer, total_steps: int, power: fl
 
 
 def _rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The random states, in types that ``torch.load(weights_only=True)`` reads back."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": (name, keys.tolist(), position, has_gauss, cached),
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -217,7 +230,8 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -250,11 +264,21 @@ def _validation(model, reader: Reader | None, config: RunConfig, hardware: Hardw
     if reader is None:
         return {}
     table, _ = evaluate(model, reader, config.input_size, tta=False, threshold=config.threshold, device=hardware.device, amp=hardware.amp)
-    return {f"val_{name}": row["mean"] for name, row in summarize(table).iterrows()}
+    return {f"val_{name}": float(row["mean"]) for name, row in summarize(table).iterrows()}
 
 
-def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_dir: Path | None = None) -> Path:
-    """Train as ``config`` says, writing to ``run_dir``; returns the path of the final ``model.pt``."""
+def train(
+    config: RunConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    cache_dir: Path | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Train as ``config`` says, writing to ``run_dir``; returns the path of the final ``model.pt``.
+
+    Every image and mask of the training, validation and test splits is read and checked first
+    (:func:`cenet_lib.data.validate.check_splits`), before anything is built or written.
+    ``on_step(step, total_steps)`` is called after every optimizer step."""
     run_dir = Path(run_dir)
     checkpoint_path, final = run_dir / "checkpoint.pt", run_dir / "model.pt"
     if resume and final.is_file() and not checkpoint_path.is_file():
@@ -267,6 +291,7 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
     main_process = hardware.rank == 0
     seed_everything(config.seed, config.deterministic)
 
+    check_splits(lambda split: make_reader(config, split, cache_dir), ("train", "val", "test"))
     reader = make_reader(config, "train", cache_dir)
     if config.max_images:
         reader.ids = reader.ids[: config.max_images]
@@ -346,9 +371,11 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
                 logits = trained(images)
             loss = loss_fn(logits.float(), masks)
             if not torch.isfinite(loss):
+                kept = (f"The last good checkpoint is kept at {checkpoint_path}." if checkpoint_path.is_file()
+                        else "No checkpoint had been written yet.")
                 raise TrainingDiverged(
-                    f"The loss became {loss.item()} at epoch {epoch + 1}, step {state['step'] + 1}. The last good "
-                    f"checkpoint is kept at {checkpoint_path}. Lower the learning rate (lr=...) or check the data."
+                    f"The loss became {loss.item()} at epoch {epoch + 1}, step {state['step'] + 1}. {kept} "
+                    "Lower the learning rate (lr=...) or check the data."
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -362,21 +389,24 @@ def train(config: RunConfig, run_dir: str | Path, resume: bool = False, cache_di
             progress.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{state['epoch_images'] / (time.perf_counter() - started):.1f}")
             if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
                 save_checkpoint()
+            if on_step is not None and main_process:
+                on_step(state["step"], epochs * steps_per_epoch)
 
         train_loss = state["epoch_loss"] / max(1, state["epoch_images"])
         row = {"epoch": epoch + 1, "step": state["step"], "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
                "seconds": time.perf_counter() - started}
-        due = epoch == 0 or epoch + 1 == epochs or time.monotonic() - last_saved >= config.checkpoint_seconds
-        if due and main_process:
-            row.update(_validation(model, val_reader, config, hardware))
         if config.lr_policy == "plateau":
             stop_reason = _plateau_step(state["plateau"], train_loss, model, optimizer, config)
+        last = epoch + 1 == epochs or bool(stop_reason)
+        checkpoint_due = not last and time.monotonic() - last_saved >= config.checkpoint_seconds
+        if (epoch == 0 or last or checkpoint_due) and main_process:
+            row.update(_validation(model, val_reader, config, hardware))
         state["history"].append(row)
         state.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss=0.0, epoch_images=0)
-        if due or stop_reason:
+        if checkpoint_due:
             save_checkpoint()
-            if main_process:
-                plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
+        if (checkpoint_due or last) and main_process:
+            plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
         if main_process:
             _write_log(state["history"], run_dir / "log.csv")
             tqdm.write(f"epoch {epoch + 1}: loss {train_loss:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")

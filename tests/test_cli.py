@@ -39,10 +39,11 @@ def test_train_writes_a_complete_run(trained_run):
 
 
 def test_evaluate_again_without_tta(trained_run, capsys):
-    assert main(["evaluate", str(trained_run), "--no-tta"]) == 0
+    assert main(["evaluate", str(trained_run), "--no-tta", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "SYNTHETIC DATA" in out and "fov_auc" in out
-    assert json.loads((trained_run / "metrics_test.json").read_text())["provenance"]["tta"] is False
+    assert json.loads((trained_run / "metrics_test.json").read_text())["provenance"]["tta"] is True  # kept
+    assert json.loads((trained_run / "metrics_test_no-tta.json").read_text())["provenance"]["tta"] is False
 
 
 def test_predict_writes_maps_masks_and_overlays(trained_run, tmp_path, synthetic_root):
@@ -65,9 +66,56 @@ def test_bad_input_messages(trained_run, tmp_path, capsys):
     grey = tmp_path / "grey.png"
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(grey)
     assert main(["predict", str(trained_run / "model.pt"), str(grey), "--out", str(tmp_path / "o")]) == 1
-    assert "expected an image with 3 channel" in capsys.readouterr().err
+    assert "grey.png has 1 channel(s), but the model" in one_line(capsys)
+    assert main(["predict", str(trained_run), str(grey.parent / "absent.png"), "--out", str(tmp_path / "o")]) == 1
+    assert "File not found" in one_line(capsys)  # the run folder itself was accepted as the model
     assert main(["evaluate", str(tmp_path)]) == 1
-    assert "Checkpoint not found" in capsys.readouterr().err
+    assert "Checkpoint not found" in one_line(capsys)
+
+
+def one_line(capsys) -> str:
+    """The error printed, checked to be a single line (no traceback)."""
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a checkpoint", b"PK\x03\x04garbage"])
+def test_garbage_checkpoint_gives_one_line(content, tmp_path, capsys):
+    (tmp_path / "model.pt").write_bytes(content)
+    assert main(["predict", str(tmp_path / "model.pt"), str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    assert "Cannot read" in one_line(capsys)
+
+
+def test_cuda_without_a_gpu_suggests_auto_or_cpu(capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["train", "--dataset", "drive", "--profile", "smoke", "--device", "cuda", "--no-evaluate"]) == 1
+    err = one_line(capsys)
+    assert "no CUDA GPU" in err and "device=auto" in err and "device=cpu" in err
+
+
+def test_a_run_directory_is_never_silently_restarted(trained_run, tmp_path, capsys):
+    assert main(["train", "--dataset", "drive", "--model", "backbone", "--profile", "smoke", "--run-dir", str(trained_run)]) == 1
+    assert "--resume to continue it, --force to start over" in one_line(capsys)
+    assert main(["train", "--dataset", "drive", "--profile", "smoke", "--run-dir", str(tmp_path / "new"), "--resume"]) == 1
+    assert "Nothing to resume" in one_line(capsys)
+    assert not (tmp_path / "new").exists()
+
+
+def test_smoke_profile_on_a_folder_of_own_images(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(tmp_path / f"i{k}.png")
+    (tmp_path / "data" / "images").mkdir(parents=True)
+    (tmp_path / "data" / "masks").mkdir()
+    for k in range(4):
+        (tmp_path / f"i{k}.png").rename(tmp_path / "data" / "images" / f"i{k}.png")
+        Image.fromarray((rng.random((40, 48)) > 0.5).astype(np.uint8) * 255).save(tmp_path / "data" / "masks" / f"i{k}.png")
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", str(tmp_path / "data"), "--model", "backbone", "--profile", "smoke", "--run-dir", str(run)]) == 0
+    assert "SYNTHETIC" not in capsys.readouterr().out  # the folder itself, not a stand-in
 
 
 def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monkeypatch, capsys):
@@ -79,12 +127,13 @@ def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monke
     assert (results / "figures" / "loss_curves_lung.png").is_file()
     assert "[Table III." in (results / "README.md").read_text()
     assert "lung: Table III on synthetic stand-in" in capsys.readouterr().out
-    assert not list((results / "runs").rglob("checkpoint.pt"))  # finished runs keep model.pt only
+    assert not list((results / "runs").rglob("*.pt"))  # smoke runs keep no checkpoint and no weights once scored
+    assert len(list((results / "runs").rglob("sample_predictions.npz"))) == 3
 
-    # a rerun trains nothing; a row that lost its scores is evaluated again
+    # a rerun trains nothing and says it reused the finished rows
     scores = results / "runs" / "lung" / "ce-net-seed0" / "metrics_test_per_image.csv"
     before = scores.read_text()
-    scores.unlink()
     monkeypatch.setattr("cenet_lib.reporting.experiments.train", None)
     assert main(["section", "lung", "--profile", "smoke", "--out", str(tmp_path)]) == 0
     assert scores.read_text() == before
+    assert "CE-Net (3/3, seed 0): reusing the finished run" in capsys.readouterr().out

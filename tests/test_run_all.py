@@ -1,5 +1,7 @@
-"""./run_all.sh --profile smoke end to end: every section's notebook through papermill, all six
-tables and the figures with their provenance, the index pages, and no rerun of finished sections."""
+"""./run_all.sh end to end as a newcomer runs it with no data: every section falls back to the smoke
+profile on its synthetic stand-in and says how to get the data; every notebook through papermill,
+all six tables and the figures with their provenance, the index pages, under 300 MB left on disk,
+and no rerun of finished sections."""
 from __future__ import annotations
 
 import json
@@ -23,8 +25,8 @@ def run_all_environment(synthetic_cache: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory, synthetic_cache):
     out = tmp_path_factory.mktemp("results")
-    env = run_all_environment(synthetic_cache)
-    first = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(out)], cwd=REPOSITORY, env=env,
+    env = {**run_all_environment(synthetic_cache), "CENET_DATA_ROOT": str(tmp_path_factory.mktemp("no-data"))}
+    first = subprocess.run(["./run_all.sh", "--out", str(out)], cwd=REPOSITORY, env=env,  # the default profile: auto
                            capture_output=True, text=True, timeout=1800)
     second = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(out), "--only", "lung"], cwd=REPOSITORY,
                             env=env, capture_output=True, text=True, timeout=600)
@@ -35,9 +37,20 @@ def smoke_results(tmp_path_factory, synthetic_cache):
 def test_run_all_succeeds_and_summarises(smoke_results):
     results, first, _ = smoke_results
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "Summary (smoke profile" in first.stdout
-    for section in ("optic_disc", "vessels", "lung", "cells", "oct", "ablation"):
+    assert "Summary:" in first.stdout
+    for section, dataset in (("optic_disc", "drishti"), ("vessels", "drive"), ("lung", "lung"), ("cells", "isbi2012"),
+                             ("oct", "duke"), ("ablation", "drive")):
         assert f"{section}: done in" in first.stdout
+        assert f"{section}: no real data in " in first.stdout and f"python -m cenet_lib.data fetch {dataset}" in first.stdout
+    assert first.stdout.count("smoke profile on the synthetic stand-in") == 6
+    assert "their numbers mean nothing" in first.stdout
+
+
+def test_smoke_leaves_little_on_disk(smoke_results):
+    results, _, _ = smoke_results
+    size = sum(path.stat().st_size for path in results.rglob("*") if path.is_file())
+    assert size < 300e6, f"{size / 1e6:.0f} MB"
+    assert not list(results.rglob("*.pt"))
 
 
 def test_all_six_tables_with_provenance(smoke_results):
@@ -65,6 +78,17 @@ def test_figures_are_written(smoke_results):
 def test_finished_sections_are_not_redone(smoke_results):
     _, _, second = smoke_results
     assert second.returncode == 0 and "lung: finished earlier" in second.stdout
+
+
+def test_only_without_names_and_cuda_without_a_gpu_are_refused(synthetic_cache):
+    env = run_all_environment(synthetic_cache)
+    result = subprocess.run(["./run_all.sh", "--only"], cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--only needs section names" in result.stderr
+    if not __import__("torch").cuda.is_available():
+        result = subprocess.run(["./run_all.sh", "--device", "cuda", "--only", "lung"], cwd=REPOSITORY, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+        assert "no CUDA GPU" in result.stderr and "device=cpu" in result.stderr
 
 
 def test_encoder_weights_reach_the_notebook_and_a_failure_is_reported(tmp_path, synthetic_cache):

@@ -80,7 +80,7 @@ def test_run_section_rejects_unknown_rows(tmp_path):
     from cenet_lib.reporting.experiments import run_section
 
     with pytest.raises(ValueError, match="its rows are \\['U-Net', 'Backbone', 'CE-Net'\\]"):
-        run_section("lung", out_dir=tmp_path, rows=["CE-Net v2"])
+        run_section("lung", out_root=tmp_path, rows=["CE-Net v2"])
 
 
 def test_wide_layout_shows_only_sub_columns_that_hold_values():
@@ -94,3 +94,19 @@ def test_wide_layout_shows_only_sub_columns_that_hold_values():
     assert not any(kind == "Δ" for _, kind in columns)  # substituted data: never a difference
     comparable = build_table(SECTIONS["lung"], {"CE-Net": per_image({"overlap_error": [0.1], "accuracy": [0.9], "sensitivity": [0.9]})}, "lung", False)
     assert ("overlap_error", "Δ") in set(wide_layout(comparable).columns)
+
+
+def test_a_synthetic_run_cannot_overwrite_a_real_data_table(tmp_path, synthetic_cache, monkeypatch):
+    """The quick profile without the real data runs on the stand-in, into results/quick-synthetic."""
+    from cenet_lib.reporting.experiments import run_section
+
+    monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
+    committed = tmp_path / "quick" / "tables" / "table_III.md"
+    committed.parent.mkdir(parents=True)
+    committed.write_text("the committed real-data table")
+    tiny = {"steps": 1, "input_size": (64, 64), "batch_size": 2, "max_images": 2, "max_test_images": 1, "keep_weights": False}
+    result = run_section("lung", profile="quick", data_root=str(tmp_path / "no-data"), out_root=tmp_path,
+                         rows=["CE-Net"], settings=tiny)
+    assert result.synthetic and result.out_dir == tmp_path / "quick-synthetic"
+    assert (tmp_path / "quick-synthetic" / "tables" / "table_III.md").is_file()
+    assert committed.read_text() == "the committed real-data table"

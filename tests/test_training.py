@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import cenet_lib.training as training
-from cenet_lib.checkpoint import load_checkpoint, load_trained_model, load_weights, save_atomic
+from cenet_lib.checkpoint import CheckpointError, load_checkpoint, load_trained_model, load_weights, save_atomic
 from cenet_lib.config import load_config
 from cenet_lib.evaluation import evaluate
 from cenet_lib.metrics import summarize
@@ -99,10 +99,12 @@ def test_resume_after_kill_mid_epoch_gives_the_same_weights(tmp_path, synthetic_
     assert not (tmp_path / "killed" / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("seconds, saved_after", [(0, [1, 2, 3, 4]), (3600, [1, 4])])
-def test_checkpoints_and_validation_after_the_first_and_last_epoch_and_when_due(
-    seconds, saved_after, tmp_path, synthetic_cache, monkeypatch
+@pytest.mark.parametrize("seconds, saved_after, validated_after", [(0, [1, 2, 3], [1, 2, 3, 4]), (3600, [], [1, 4])])
+def test_checkpoints_when_due_and_validation_after_the_first_and_last_epoch(
+    seconds, saved_after, validated_after, tmp_path, synthetic_cache, monkeypatch
 ):
+    """No checkpoint after the last epoch (model.pt follows at once), none for a run shorter than
+    checkpoint_seconds; validation after the first and last epoch and with every checkpoint."""
     config, cache = tiny(synthetic_cache, dataset="duke", model="backbone", epochs=4, checkpoint_seconds=seconds)
     saves = []
     real_save = training.save_atomic
@@ -117,7 +119,7 @@ def test_checkpoints_and_validation_after_the_first_and_last_epoch_and_when_due(
     assert saves == saved_after
     history = load_checkpoint(tmp_path / "model.pt")["history"]
     assert len(history) == 4
-    assert [row["epoch"] for row in history if "val_boundary_overall" in row] == saved_after  # the Duke set has a val split
+    assert [row["epoch"] for row in history if "val_boundary_overall" in row] == validated_after  # the Duke set has a val split
 
 
 def test_cuda_without_an_index_resolves_to_the_current_gpu(monkeypatch):
@@ -140,7 +142,7 @@ def test_cuda_without_an_index_resolves_to_the_current_gpu(monkeypatch):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_cache, monkeypatch):
-    config, cache = tiny(synthetic_cache, model="backbone", epochs=3, batch_size=4)
+    config, cache = tiny(synthetic_cache, model="backbone", epochs=3, batch_size=4, checkpoint_seconds=0)
     real_loss = training.build_loss(config.loss)
     calls = {"n": 0}
 
@@ -237,7 +239,7 @@ def test_checkpoint_from_data_parallel_and_mismatches(tmp_path):
     with pytest.raises(ValueError, match="holds a 'backbone' model, not 'cenet'"):
         load_weights(build_model("cenet", num_classes=2), load_checkpoint(path), "dp.pt")
     (tmp_path / "bare.pt").write_bytes(b"")
-    with pytest.raises(RuntimeError, match="Cannot read checkpoint"):
+    with pytest.raises(CheckpointError, match="Cannot read .*bare.pt as a checkpoint"):
         load_trained_model(tmp_path / "bare.pt")
 
 

@@ -46,6 +46,8 @@ def build_reader(name: str, split: str = "train", data_root: str | os.PathLike |
         return reader(dataset_dir(name, reader.folder, data_root), split, **options)
     if Path(name).expanduser().is_dir():
         return ImageFolder(Path(name).expanduser(), split, **options)
+    if os.sep in name or name.startswith((".", "~")):
+        raise DatasetError(f"Dataset folder not found: {Path(name).expanduser()}; check the path.")
     raise ValueError(f"Unknown dataset {name!r}: use one of {', '.join(READERS)}, or the path of a folder of images.")
 
 

@@ -1,6 +1,7 @@
 """``python -m cenet_lib.data``: status of the datasets, synthetic stand-ins, fetching, splits.
 
-    python -m cenet_lib.data status [--data-root DIR] [--full]
+    python -m cenet_lib.data status [--data-root DIR] [--quick]
+    python -m cenet_lib.data check FOLDER
     python -m cenet_lib.data synth NAME --out DIR [--seed 0]
     python -m cenet_lib.data fetch NAME
     python -m cenet_lib.data split NAME [--data-root DIR] [--out FILE]
@@ -12,15 +13,14 @@ import sys
 from pathlib import Path
 
 import tifffile
-from tqdm import tqdm
-
-from . import READERS, build_reader
+from . import READERS, ImageFolder, build_reader
 from .base import DatasetError, Reader
 from .io import list_images
 from .isbi2012 import contiguous_folds
 from .paths import dataset_dir
 from .splits import SPLITS_DIR, kfold, make_split_file
 from .synthetic import SYNTHESIZERS, synthesize
+from .validate import check_reader
 
 #: Images per split in the public distributions (used by ``status`` to check a copy).
 EXPECTED_COUNTS: dict[str, dict[str, int]] = {
@@ -47,18 +47,18 @@ LICENCES: dict[str, str] = {
 }
 
 
-def _check(reader: Reader, full: bool) -> str:
-    """Load the first sample (or all with ``full``) and report sizes and dtypes, or the first problem."""
-    indices = range(len(reader)) if full else range(min(1, len(reader)))
-    shapes, dtypes = set(), set()
-    for index in tqdm(indices, desc=f"  checking {reader.name}/{reader.split}", leave=False, disable=not full):
-        sample = reader[index]
-        shapes.add(sample.image.shape)
-        dtypes.add(str(sample.image.dtype))
-    return f"image {'/'.join(map(str, sorted(shapes)))} {'/'.join(sorted(dtypes))}"
+def _describe(reader: Reader) -> str:
+    """Size and dtype of the first image."""
+    sample = reader[0]
+    return f"image {sample.image.shape} {sample.image.dtype}"
 
 
 def status(data_root: str | None, full: bool) -> int:
+    """Where each dataset was looked for, its images per split, and (``full``) the checks that
+    training runs first (:mod:`cenet_lib.data.validate`); 1 if anything is wrong."""
+    if data_root is not None and not Path(data_root).is_dir():
+        print(f"error: the data root {data_root} does not exist.", file=sys.stderr)
+        return 1
     problems = 0
     for name, reader_class in READERS.items():
         where = dataset_dir(name, reader_class.folder, data_root)
@@ -74,10 +74,34 @@ def status(data_root: str | None, full: bool) -> int:
                 note = "" if count_ok else f"  EXPECTED {expected}"
                 problems += not count_ok
                 label = " (synthetic)" if reader.synthetic else ""
-                print(f"    {split:<15}{len(reader):>5} images  {_check(reader, full)}{label}{note}")
+                print(f"    {split:<15}{len(reader):>5} images  {_describe(reader)}{label}{note}")
+                found = check_reader(reader) if full else []
+                for problem in found:
+                    print(f"      PROBLEM: {problem}")
+                problems += len(found)
             except (DatasetError, ValueError) as error:
                 problems += 1
                 print(f"    {split:<15}PROBLEM: {str(error).splitlines()[0]}")
+    return 1 if problems else 0
+
+
+def check(folder: Path) -> int:
+    """Every problem of a folder of the user's own images, at once; 0 when it is ready to train."""
+    problems = []
+    for split in ImageFolder.splits:
+        try:
+            reader = ImageFolder(folder, split)
+        except DatasetError as error:
+            problems.append(str(error).splitlines()[0])
+            break  # the layout itself is wrong: the other split says the same
+        found = check_reader(reader)
+        problems += found
+        if not found:
+            print(f"{split:<6}{len(reader):>5} images, {reader.in_channels} channel(s), {reader.num_classes} class(es): ok")
+    for problem in dict.fromkeys(problems):
+        print(f"PROBLEM: {problem}")
+    if not problems:
+        print(f"{folder} is ready: cenet train --dataset {folder} --profile quick")
     return 1 if problems else 0
 
 
@@ -122,9 +146,11 @@ def split(name: str, data_root: str | None, out: Path | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cenet_lib.data", description="Datasets of the CE-Net reproduction.")
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("status", help="where each dataset was looked for, what was found, and a check")
+    p = commands.add_parser("status", help="where each dataset was looked for, what was found, and every file checked")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--full", action="store_true", help="read every image, not only the first of each split")
+    p.add_argument("--quick", action="store_true", help="read only the first image of each split")
+    p = commands.add_parser("check", help="check a folder of your own images (images/ and masks/): every problem at once")
+    p.add_argument("folder", type=Path)
     p = commands.add_parser("synth", help="write a synthetic stand-in in the dataset's real format")
     p.add_argument("name", choices=sorted(SYNTHESIZERS))
     p.add_argument("--out", type=Path, required=True)
@@ -138,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "status":
-            return status(args.data_root, args.full)
+            return status(args.data_root, not args.quick)
+        if args.command == "check":
+            return check(args.folder)
         if args.command == "synth":
             print(f"Wrote a synthetic {args.name} stand-in to {synthesize(args.name, args.out, args.seed)}")
             return 0

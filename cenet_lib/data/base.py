@@ -81,13 +81,17 @@ class Reader(Sequence[Sample]):
 
 
 def paired_files(images: list[Path], masks_dir: Path, mask_name, dataset: str) -> list[tuple[Path, Path]]:
-    """Pair each image with its mask ``masks_dir / mask_name(image)``; a missing mask names both files."""
-    pairs = []
-    for image in images:
-        mask = masks_dir / mask_name(image)
-        if not mask.is_file():
-            raise DatasetError(f"{dataset}: no mask for image {image}: expected {mask}.")
-        pairs.append((image, mask))
+    """Pair each image with its mask ``masks_dir / mask_name(image)``; missing masks are all
+    counted, and the first few named with the file expected for each."""
+    pairs = [(image, masks_dir / mask_name(image)) for image in images]
+    missing = [(image, mask) for image, mask in pairs if not mask.is_file()]
+    if missing:
+        named = "; ".join(f"{image.name} -> expected {mask}" for image, mask in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise DatasetError(
+            f"{dataset}: {len(missing)} of {len(images)} images have no mask in {masks_dir}: {named}{more}. "
+            "Each image needs a mask of the same name (any image suffix)."
+        )
     return pairs
 
 

@@ -34,6 +34,8 @@ from .io import list_images, read_array, read_image
 
 DUKE_BOUNDARIES = ("ILM", "NFL/GCL", "IPL/INL", "INL/OPL", "OPL/ONL", "ISM/ISE", "IS/OS-OS/RPE", "BM")
 DUKE_FLUID = len(DUKE_BOUNDARIES) + 1  # label 9
+#: The regions of a Duke label map, by label.
+DUKE_CLASSES = ("above ILM", "NFL", "GCL+IPL", "INL", "OPL", "ONL+ISM", "ISE", "OS+RPE", "below BM", "fluid")
 DUKE_SUBJECT_SPLITS = {"train": range(1, 7), "val": range(7, 9), "test": range(9, 11)}
 
 

@@ -56,17 +56,23 @@ def load_split(dataset: str, dataset_root: Path, ids_on_disk: Sequence[str], spl
     if path is None:
         raise DatasetError(
             f"{dataset}: no split file found (looked for {', '.join(str(p) for p in candidates)}). "
-            f"Create one with `python -m cenet_lib.data split {dataset}`."
+            "Write one as data/README.md describes (python -m cenet_lib.data split NAME writes it for isbi2012 and lung)."
         )
     split = json.loads(path.read_text())
     listed = set(split.get("train", [])) | set(split.get("test", [])) | {i for fold in split.get("folds", []) for i in fold}
     on_disk = set(ids_on_disk)
     if listed != on_disk:
         missing, extra = sorted(listed - on_disk), sorted(on_disk - listed)
+        if path.name == LOCAL_SPLIT_FILE and path.parent == Path(dataset_root):
+            fix = (f"If the files changed on purpose, delete {path} and a new split is drawn (a folder of your own "
+                   "images), or edit it; otherwise restore the files.")
+        else:
+            fix = (f"{path} lists the files of the public distribution: check that this copy is complete "
+                   "(python -m cenet_lib.data status). For another copy, put its own cenet_splits.json in "
+                   f"{dataset_root} (python -m cenet_lib.data split NAME --out FILE writes one for isbi2012 and lung).")
         raise DatasetError(
             f"{dataset}: the split file {path} does not match the files under {dataset_root}: "
             f"{len(missing)} listed but absent (e.g. {missing[:3]}), {len(extra)} present but unlisted "
-            f"(e.g. {extra[:3]}). If this is another copy of the dataset, make a split for it with "
-            f"`python -m cenet_lib.data split {dataset} --out FILE` and pass split_file=FILE."
+            f"(e.g. {extra[:3]}). {fix}"
         )
     return split

@@ -1,25 +1,34 @@
 """Run one section of the paper: train its table's rows, evaluate them, write its table and figures.
 
-This is what each notebook calls (``run_section("vessels", profile=...)``). Every trained row is a
-run directory under ``<out_dir>/runs/<section>/``; a row whose ``model.pt`` exists is not trained
-again (``force=True`` retrains) and is evaluated only if its test metrics are missing, and an
-interrupted row resumes from its checkpoint.
-The real dataset is used when it is found under the data root; otherwise (and always with the
-``smoke`` profile) its synthetic stand-in, and the table says so.
+This is what each notebook calls (``run_section("vessels", profile=...)``). The real dataset is used
+when it is found under the data root; otherwise (and always with the ``smoke`` profile) its
+synthetic stand-in, and the table says so. Results go to :func:`results_dir`: ``<out_root>/<profile>``
+for real data, ``<out_root>/<profile>-synthetic`` for a stand-in (``smoke`` is always synthetic and
+keeps ``<out_root>/smoke``), so a run on synthetic data can never overwrite a real-data table.
+
+Every trained row is a run directory under ``<results>/runs/<section>/``. A row is finished once it
+is scored (``metrics_test_per_image.csv``) and its sample predictions are stored
+(``sample_predictions.npz``); a finished row is reused, not trained again (``force=True`` retrains),
+and says so. An interrupted row resumes from its checkpoint. Runs whose profile keeps no weights
+(``smoke``) delete ``model.pt`` once scored. Progress (row, step, total, time left) is written to
+``progress_file`` (default ``$CENET_PROGRESS_FILE``) for ``run_all.sh`` to show.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..checkpoint import load_trained_model
 from ..config import load_config
 from ..data import DatasetError, build_reader
+from ..data.oct import DUKE_CLASSES
 from ..evaluation import predict_sample
 from ..provenance import provenance
 from ..runs import run_evaluation
@@ -29,6 +38,7 @@ from .sections import SECTIONS, Section
 from .tables import build_table, write_table
 
 SAMPLE_IMAGES = 3
+SAMPLES_FILE = "sample_predictions.npz"
 
 
 @dataclass
@@ -37,6 +47,8 @@ class SectionResult:
     files: list[Path]
     synthetic: bool
     seconds: float
+    out_dir: Path  # where the table and figures went (see results_dir)
+    reused: list[str]  # the rows (with seeds) taken from finished runs rather than trained
 
 
 def _slug(text: str) -> str:
@@ -51,31 +63,67 @@ def real_data_found(section: Section, data_root: str | None) -> bool:
     return True
 
 
+def results_dir(out_root: str | Path, profile: str, synthetic: bool) -> Path:
+    """``<out_root>/<profile>`` for real data, ``<out_root>/<profile>-synthetic`` for a synthetic
+    stand-in (except ``smoke``, which only ever runs on stand-ins and is not committed)."""
+    return Path(out_root) / (f"{profile}-synthetic" if synthetic and profile != "smoke" else profile)
+
+
+class _Progress:
+    """Writes one line, ``<section>: <row> (i/n, seed s): step k/N, about M min left``, at most once
+    a second, to a file that ``run_all.sh`` shows on the console."""
+
+    def __init__(self, path: str | None, section: str) -> None:
+        self.path = Path(path) if path else None
+        self.section, self.label, self.started, self.written = section, "", time.monotonic(), 0.0
+
+    def start(self, label: str) -> None:
+        self.label, self.started = label, time.monotonic()
+        self.write(f"{self.section}: {label}: starting")
+
+    def step(self, step: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.written < 1 and step < total:
+            return
+        left = (now - self.started) / max(step, 1) * (total - step)
+        self.write(f"{self.section}: {self.label}: step {step}/{total}, about {left / 60:.0f} min left")
+
+    def write(self, line: str) -> None:
+        self.written = time.monotonic()
+        if self.path is not None:
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(line + "\n")
+            os.replace(temporary, self.path)
+
+
 def run_section(
     name: str,
     profile: str = "smoke",
     data_root: str | None = None,
     device: str = "auto",
     seeds: tuple[int, ...] = (0,),
-    out_dir: str | Path = "results",
+    out_root: str | Path = "results",
     rows: list[str] | None = None,
     encoder_weights: str = "scratch",
     force: bool = False,
     settings: dict[str, Any] | None = None,
+    progress_file: str | None = None,
 ) -> SectionResult:
     """Train and evaluate the rows of section ``name`` (all, or the paper labels in ``rows``)."""
     started = time.perf_counter()
     section = SECTIONS[name]
-    out_dir = Path(out_dir)
     synthetic = profile == "smoke" or not real_data_found(section, data_root)
+    out_dir = results_dir(out_root, profile, synthetic)
     chosen = [row for row in section.rows if rows is None or row.method in rows]
     if not chosen:
         raise ValueError(f"No row of Table {section.table} is named {rows}; its rows are {[r.method for r in section.rows]}.")
+    progress = _Progress(progress_file or os.environ.get("CENET_PROGRESS_FILE"), name)
     scores: dict[str, pd.DataFrame] = {}
     logs: dict[str, pd.DataFrame] = {}
     details: dict[str, Any] = {}
     steps_trained: dict[str, int] = {}
-    for row in chosen:
+    reused: list[str] = []
+    for number, row in enumerate(chosen, start=1):
         frames = []
         for seed in seeds:
             # U-Net has no pretrained encoder: the paper trains it from scratch whatever the other rows use
@@ -84,12 +132,22 @@ def run_section(
                          "data_root": data_root, "synthetic": synthetic, "encoder_weights": weights, **(settings or {})}
             config = load_config(profile, overrides=overrides)
             run_dir = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}"
-            metrics_file = run_dir / "metrics_test_per_image.csv"
-            must_train = force or not (run_dir / "model.pt").is_file()
+            label = f"{row.method} ({number}/{len(chosen)}, seed {seed})"
+            metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"
+            must_train = force or not (model_file.is_file() or (metrics_file.is_file() and samples_file.is_file()))
             if must_train:
-                train(config, run_dir, resume=not force)
+                progress.start(label)
+                train(config, run_dir, resume=not force, on_step=progress.step)
+            else:
+                reused.append(label)
+                print(f"{name}: {label}: reusing the finished run in {run_dir} (force=True trains it again)")
             if must_train or not metrics_file.is_file():
+                progress.write(f"{name}: {label}: scoring the test split")
                 run_evaluation(run_dir)
+            if seed == seeds[0] and (must_train or not samples_file.is_file()):
+                _store_sample_predictions(run_dir, make_reader(config, "test"))
+            if not config.keep_weights:
+                model_file.unlink(missing_ok=True)
             frame = pd.read_csv(metrics_file)
             frame["seed"] = seed
             frames.append(frame)
@@ -104,6 +162,7 @@ def run_section(
     if section.name == "vessels" and human_file.is_file():
         scores["Second observer"] = pd.read_csv(human_file)
 
+    progress.write(f"{name}: writing Table {section.table} and its figures")
     distinct_steps = set(steps_trained.values())
     reader = make_reader(load_config(profile, overrides={"dataset": section.dataset, "data_root": data_root, "synthetic": synthetic}), "test")
     dataset_name = f"synthetic {reader.name} stand-in" if synthetic else f"{reader.root.name} (real)"
@@ -118,23 +177,49 @@ def run_section(
     )
     files = write_table(table, section, out_dir / "tables", record, synthetic)
     files.append(loss_curves(logs, out_dir / "figures" / f"loss_curves_{name}.png", f"Table {section.table}: training loss ({dataset_name}, training split)"))
-    files.append(_samples(section, scores, out_dir, name, seeds[0], reader, device, profile))
-    return SectionResult(table, files, synthetic, time.perf_counter() - started)
+    files.append(_samples(section, scores, out_dir, name, seeds[0], reader))
+    return SectionResult(table, files, synthetic, time.perf_counter() - started, out_dir, reused)
 
 
-def _samples(section: Section, scores: dict, out_dir: Path, name: str, seed: int, reader, device: str, profile: str) -> Path:
+def section_note(result: SectionResult) -> str:
+    """A short Markdown note for a notebook: what data the numbers come from, which rows were reused
+    from finished runs, and where the outputs went."""
+    if result.synthetic:
+        lines = ["**Synthetic stand-in: these numbers are meaningless.** They show that the code runs end to end, "
+                 "nothing about the paper. The real-data tables are committed in `results/quick/` (2-core CPU) and "
+                 "`results/paper/` (GPU); `./run_all.sh --data-root DIR` runs on the real data."]
+    else:
+        lines = ["Real data."]
+    if result.reused:
+        lines.append(f"Reused finished runs, not trained again (`force=True` retrains them): {', '.join(result.reused)}.")
+    lines.append(f"Outputs in `{result.out_dir}`; {result.seconds:.0f} s.")
+    return "\n\n".join(lines)
+
+
+def _store_sample_predictions(run_dir: Path, reader) -> None:
+    """The first test images' predictions (no TTA) as uint8 maps, for the sample figure: a
+    probability map x 255 for one class, the label map for several. Written while the weights exist."""
+    model, checkpoint = load_trained_model(run_dir / "model.pt")
+    size = tuple(checkpoint["config"]["input_size"])
+    maps = {}
+    for index in range(min(SAMPLE_IMAGES, len(reader))):
+        probs = predict_sample(model, reader[index].image, size, tta=False)
+        maps[f"image{index}"] = probs.argmax(axis=0).astype(np.uint8) if probs.shape[0] > 1 else np.round(probs[0] * 255).astype(np.uint8)
+    np.savez_compressed(run_dir / SAMPLES_FILE, **maps)
+
+
+def _samples(section: Section, scores: dict, out_dir: Path, name: str, seed: int, reader) -> Path:
     """Fig. 5-7 style: a few test images, each trained row's prediction, the ground truth."""
     samples = [reader[index] for index in range(min(SAMPLE_IMAGES, len(reader)))]
     predictions: dict[str, list] = {}
     for row in section.rows:
-        run_dir = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}"
-        if row.method not in scores or not (run_dir / "model.pt").is_file():
+        stored = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}" / SAMPLES_FILE
+        if row.method not in scores or not stored.is_file():
             continue
-        model, checkpoint = load_trained_model(run_dir / "model.pt")
-        size = tuple(checkpoint["config"]["input_size"])
-        maps = [predict_sample(model, s.image, size, tta=False) for s in samples]
-        predictions[row.method] = [m.argmax(axis=0) if m.shape[0] > 1 else m[0] for m in maps]
+        with np.load(stored) as maps:
+            predictions[row.method] = [maps[f"image{k}"] if reader.num_classes > 1 else maps[f"image{k}"] / 255.0
+                                       for k in range(len(samples))]
     path = out_dir / "samples" / f"samples_{name}.png"
     return sample_results([s.image for s in samples], predictions, [s.mask for s in samples], path,
                           f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})",
-                          classes=reader.num_classes)
+                          classes=reader.num_classes, class_names=DUKE_CLASSES if section.name == "oct" else None)

@@ -35,12 +35,14 @@ def sample_results(
     path: Path,
     title: str,
     classes: int = 1,
+    class_names: tuple[str, ...] | None = None,
 ) -> Path:
     """One row per image: the image, each model's prediction (a probability map, or a label map for
-    several classes) and the ground truth, as in Figs. 5-7."""
+    several classes) and the ground truth, as in Figs. 5-7; a colour bar for the probabilities, a
+    legend of the classes for label maps."""
     columns = ["image", *predictions, "ground truth"]
     labels = classes > 1
-    figure, axes = plt.subplots(len(images), len(columns), figsize=(2.4 * len(columns), 2.4 * len(images)), squeeze=False)
+    figure, axes = plt.subplots(len(images), len(columns), figsize=(2.4 * len(columns) + 1.2, 2.4 * len(images)), squeeze=False)
     for row, image in enumerate(images):
         _show(axes[row, 0], image, False, classes)
         for column, name in enumerate(predictions, start=1):
@@ -49,7 +51,16 @@ def sample_results(
     for column, name in enumerate(columns):
         axes[0, column].set_title(name, fontsize=9)
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1 - 1.2 / (2.4 * len(columns) + 1.2), 1))
+    if labels:
+        colours = plt.get_cmap("tab10")(np.arange(classes) / max(9, classes - 1))
+        names = class_names or tuple(f"class {k}" for k in range(classes))
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[k]) for k in range(classes)]
+        figure.legend(handles, names[:classes], loc="center right", fontsize=7, frameon=False)
+    else:
+        bar = figure.colorbar(plt.cm.ScalarMappable(cmap="gray", norm=plt.Normalize(0, 1)), ax=axes[:, 1:].ravel().tolist(),
+                              fraction=0.02, pad=0.02)
+        bar.set_label("probability of the foreground (ground truth: 1)", fontsize=7)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -1,0 +1,57 @@
+"""Check a dataset before anything is trained: every image and mask of the chosen splits, read in
+full (the sets of the paper are small), so that a bad file stops a run at its start, not hours in.
+
+Each problem names the file and the fix: an unreadable or truncated file, an image and mask of
+different sizes, a mask whose values are not the expected labels, an image without a mask, an empty
+split. ``cenet train``, ``run_all.sh`` and the notebooks (through training), and
+``python -m cenet_lib.data status`` and ``check`` run the same checks.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from tqdm import tqdm
+
+from .base import DatasetError, Reader
+
+def check_reader(reader: Reader) -> list[str]:
+    """Every problem of ``reader``'s split, one line each; an empty list when all is well."""
+    if not len(reader):
+        return [f"{reader.name}: the {reader.split!r} split under {reader.root} holds no images; add images or fix the split."]
+    problems = []
+    labels = max(2, reader.num_classes)
+    for index in tqdm(range(len(reader)), desc=f"checking {reader.name}/{reader.split}", leave=False):
+        try:
+            sample = reader[index]
+        except DatasetError as error:
+            problems.append(str(error).splitlines()[0])
+            continue
+        if sample.mask is not None and int(sample.mask.max()) >= labels:
+            problems.append(
+                f"{reader.name}/{sample.id}: the mask holds label {int(sample.mask.max())}, but {reader.num_classes} "
+                f"class(es) are expected (labels 0..{labels - 1}); fix the mask or the number of classes."
+            )
+    return problems
+
+def check_splits(make_reader: Callable[[str], Reader], splits: Iterable[str]) -> None:
+    """Build the reader of each of ``splits`` that the dataset has and check it; raise one
+    :class:`DatasetError` that lists every problem found (one line when there is one)."""
+    problems = []
+    for split in splits:
+        try:
+            reader = make_reader(split)
+        except ValueError:  # the dataset has no such split (a validation split, say)
+            continue
+        except DatasetError as error:
+            problems.append(str(error).splitlines()[0])
+            continue
+        problems += check_reader(reader)
+    problems = list(dict.fromkeys(problems))
+    if len(problems) == 1:
+        raise DatasetError(problems[0])
+    if problems:
+        listed = "\n".join(f"  - {problem}" for problem in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise DatasetError(f"{len(problems)} problems in the data; nothing was trained:\n{listed}{more}")
+
+__all__ = ["check_reader", "check_splits"]
