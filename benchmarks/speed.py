@@ -209,7 +209,7 @@ def data_pipeline(data_root: str | None, size: int, train_rate: float) -> pd.Dat
         except DatasetError as error:
             print(f"data pipeline: {name} skipped ({str(error).splitlines()[0]})")
             continue
-        dataset = SegmentationDataset(reader, size=(size, size), augmentation=Augmentation(), seed=0)
+        dataset = SegmentationDataset(reader, policy=(size, size), augmentation=Augmentation(), seed=0)
         rates = []
         for epoch in (0, 1):
             dataset.set_epoch(epoch)

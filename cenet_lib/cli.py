@@ -1,10 +1,11 @@
-"""Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate``, ``predict`` and ``section``.
+"""Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate``, ``predict``, ``section`` and ``claims``.
 
     cenet train --dataset drive --model cenet --profile quick
     cenet train --dataset /path/to/my_folder --profile quick epochs=30 lr=1e-3
     cenet evaluate runs/drive-cenet-quick-scratch-seed0
     cenet predict runs/drive-cenet-quick-scratch-seed0/model.pt my_images/ --out predictions --overlay
     cenet section vessels ablation --profile paper --device cuda --data-root data   # tables without Jupyter
+    cenet claims results/quick                                                       # the paper's claims, checked
 """
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ import numpy as np
 import torch
 
 from .checkpoint import load_trained_model
-from .config import PROFILES, RECIPES, RunConfig, load_config
+from .config import PROFILES, RECIPES, RunConfig, config_from_checkpoint, load_config
 from .data import READERS, DatasetError
 from .data.io import IMAGE_SUFFIXES, read_array, read_image, write_image
+from .data.policy import InputPolicy
 from .evaluation import predict_sample
 from .models import EncoderWeightsError, list_models
+from .reporting.claims import write_ledger
 from .reporting.experiments import run_section
 from .reporting.sections import SECTIONS
 from .reporting.summary import write_summary
@@ -50,7 +53,8 @@ def _print_summary(result: dict) -> None:
 
 def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool, device: str = "auto") -> int:
     model, checkpoint = load_trained_model(model_path)
-    config = checkpoint["config"]
+    config = config_from_checkpoint(checkpoint)
+    policy = InputPolicy.from_config(config)
     hardware = resolve_hardware(RunConfig(device=device))
     hardware.place(model)
     files = []
@@ -69,9 +73,9 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
                 f"images: convert the image to {'RGB' if channels == 3 else 'greyscale'} first, or use a model trained on such images."
             )
         image = read_image(path, channels)
-        probs = predict_sample(model, image, tuple(config["input_size"]), tta, hardware.device, hardware.amp)
+        probs = predict_sample(model, image, policy, tta, hardware.device, hardware.amp)
         if probs.shape[0] == 1:
-            mask = (probs[0] >= config.get("threshold", 0.5)).astype(np.uint8)
+            mask = (probs[0] >= config.threshold).astype(np.uint8)
             write_image(out / f"{path.stem}_prob.png", np.round(probs[0] * 255).astype(np.uint8))
             write_image(out / f"{path.stem}_mask.png", mask * 255)
         else:
@@ -123,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", action="store_true", help="also write the mask over the image")
     p.add_argument("--no-tta", action="store_true")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+
+    p = commands.add_parser("claims", help="check the paper's claims on a results folder: verdicts, effects, intervals")
+    p.add_argument("results", type=Path, help="a results folder, e.g. results/quick")
 
     p = commands.add_parser("section", help="train the rows of paper sections and write their tables, as the notebooks do")
     p.add_argument("sections", nargs="+", choices=list(SECTIONS))
@@ -178,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
             _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root, args.device))
         elif args.command == "section":
             run_sections(args)
+        elif args.command == "claims":
+            if not (args.results / "tables").is_dir():
+                raise FileNotFoundError(f"{args.results} holds no tables/ folder: pass a results folder such as results/quick.")
+            csv_path, md_path = write_ledger(args.results)
+            print(md_path.read_text())
+            print(f"Written: {md_path}, {csv_path}")
         else:
             return predict(args.model, args.inputs, args.out, args.overlay, not args.no_tta, args.device)
     except (DatasetError, EncoderWeightsError, TrainingDiverged, ValueError, FileNotFoundError) as error:

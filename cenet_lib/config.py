@@ -45,7 +45,13 @@ class RunConfig:
 
     # the recipe (section III-A by default)
     recipe: str = "paper"
+    # how an image reaches the network (cenet_lib/data/policy.py): "resize" to input_size, or "crop":
+    # rescale by input_scale (1.0 = native), train on random input_size crops, predict whole images
+    input_policy: str = "resize"
     input_size: tuple[int, int] = (448, 448)
+    input_scale: float = 1.0
+    tile_size: int | None = None  # crop policy: predict in tiles of this side (None: whole images)
+    tile_overlap: float = 0.5
     epochs: int = 100
     steps: int | None = None  # if set, train this many optimizer steps (rounded up to whole epochs) instead
     batch_size: int = 8
@@ -159,3 +165,11 @@ def load_config(
     if unknown:
         raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; valid settings: {', '.join(sorted(known))}.")
     return RunConfig(**{name: _coerce(name, value) for name, value in settings.items()})
+
+
+def config_from_checkpoint(checkpoint: dict[str, Any]) -> RunConfig:
+    """The :class:`RunConfig` a checkpoint was trained with (settings added since take their defaults)."""
+    saved = dict(checkpoint["config"])
+    saved["input_size"] = tuple(saved["input_size"])
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    return RunConfig(**{name: value for name, value in saved.items() if name in known})

@@ -1,7 +1,8 @@
 """Evaluation: predict each image at its native size and frame, then score it as its table does.
 
-For every image: normalise, resize to the network input, predict (with 8-fold test-time
-augmentation by default), resize the probabilities back to the image's size (bilinear), and for
+For every image: normalise, bring it to the network as the run's input policy says (resized, or
+whole at its native scale, tiled if asked: :mod:`cenet_lib.data.policy`), predict (with 8-fold
+test-time augmentation by default), resize the probabilities back to the image's size (bilinear), and for
 optic-disc crops paste them back into the full fundus frame, so that every metric is computed on the
 native ground truth. Binary tasks threshold the probability at 0.5 (AUC uses the probabilities);
 multi-class tasks take the argmax.
@@ -34,28 +35,42 @@ from . import metrics
 from .data.base import Reader, Sample
 from .data.oct import DUKE_BOUNDARIES
 from .data.optic_disc import paste_crop
-from .data.transforms import normalize, resize
+from .data.policy import InputPolicy
+from .data.transforms import normalize
+from .sliding_window import sliding_window_probabilities
 from .tta import predict_probabilities
 
 DISC_DATASETS = ("drishti", "origa", "messidor", "rimone")
 OCT_DATASETS = ("duke", "duke_mat", "oct_csv")
 
 
+def as_policy(policy: InputPolicy | tuple[int, int] | None) -> InputPolicy:
+    """An :class:`InputPolicy`; a (height, width) means resizing to it, ``None`` the native size."""
+    if isinstance(policy, InputPolicy):
+        return policy
+    return InputPolicy("resize", tuple(policy)) if policy else InputPolicy("crop")
+
+
 def predict_sample(
     model: nn.Module,
     image: np.ndarray,
-    input_size: tuple[int, int] | None,
+    policy: InputPolicy | tuple[int, int] | None,
     tta: bool = True,
     device: torch.device | str = "cpu",
     amp: bool = False,
 ) -> np.ndarray:
-    """Probabilities (K, H, W) at the image's own size for one (H, W, C) image."""
+    """Probabilities (K, H, W) at the image's own size for one (H, W, C) image, the image reaching
+    the network as ``policy`` says (:func:`as_policy`)."""
+    policy = as_policy(policy)
     height, width = image.shape[:2]
-    network_input = resize(image, input_size, nearest=False) if input_size else image
+    network_input = policy.inference_view(image)
     x = torch.from_numpy(normalize(network_input).transpose(2, 0, 1).copy())[None].to(device)
     device_type = torch.device(device).type
     with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=amp):
-        probs = predict_probabilities(model, x, tta=tta)
+        if policy.tile and max(x.shape[-2:]) > policy.tile:
+            probs = sliding_window_probabilities(model, x, policy.tile, policy.overlap, tta=tta)
+        else:
+            probs = predict_probabilities(model, x, tta=tta)
     if probs.shape[-2:] != (height, width):
         probs = F.interpolate(probs, size=(height, width), mode="bilinear", align_corners=False)
     return probs[0].float().cpu().numpy()
@@ -118,7 +133,7 @@ def task_of(reader: Reader) -> str:
 def evaluate(
     model: nn.Module,
     reader: Reader,
-    input_size: tuple[int, int] | None,
+    policy: InputPolicy | tuple[int, int] | None,
     tta: bool = True,
     threshold: float = 0.5,
     device: torch.device | str = "cpu",
@@ -134,7 +149,7 @@ def evaluate(
     for sample in tqdm(reader, total=len(reader), desc=f"evaluating {reader.name}/{reader.split}", leave=False):
         if sample.mask is None:
             continue
-        probs = predict_sample(model, sample.image, input_size, tta, device, amp)
+        probs = predict_sample(model, sample.image, policy, tta, device, amp)
         if "crop_box" in sample.extra:
             full_shape = sample.extra["full_mask"].shape
             probs = np.stack([paste_crop(p, sample.extra["crop_box"], full_shape) for p in probs])

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 
 from .checkpoint import load_trained_model
-from .config import RunConfig
+from .config import RunConfig, config_from_checkpoint
+from .data.policy import InputPolicy
 from .evaluation import evaluate, human_observer
 from .metrics import summarize
 from .provenance import provenance
@@ -35,7 +36,7 @@ def run_evaluation(
     the summary and its provenance, named by :func:`evaluation_files`."""
     run_dir = Path(run_dir)
     model, checkpoint = load_trained_model(run_dir / "model.pt")
-    config = RunConfig(**{**checkpoint["config"], "input_size": tuple(checkpoint["config"]["input_size"])})
+    config = config_from_checkpoint(checkpoint)
     if data_root is not None:
         config.data_root = data_root
     if device is not None:
@@ -48,7 +49,8 @@ def run_evaluation(
         reader.ids = reader.ids[: config.max_test_images]
     use_tta = config.tta if tta is None else tta
     started = time.perf_counter()
-    per_image, _ = evaluate(model, reader, config.input_size, use_tta, config.threshold, hardware.device, hardware.amp)
+    policy = InputPolicy.from_config(config)
+    per_image, _ = evaluate(model, reader, policy, use_tta, config.threshold, hardware.device, hardware.amp)
     seconds = time.perf_counter() - started
     per_image.to_csv(run_dir / f"{stem}_per_image.csv", index=False)
     summary = summarize(per_image)
@@ -58,7 +60,7 @@ def run_evaluation(
         "provenance": provenance(
             hardware.device, precision="bf16 autocast" if hardware.amp else "fp32", model=config.model, dataset=config.dataset, split=split, fold=config.fold,
             synthetic=reader.synthetic, profile=config.profile, recipe=config.recipe, seed=config.seed,
-            encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, input_size=list(config.input_size),
+            encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, **policy.describe(),
             evaluation_seconds=round(seconds, 1),
         ),
     }

@@ -55,6 +55,7 @@ from .checkpoint import load_checkpoint, load_weights, save_atomic  # noqa: E402
 from .config import RunConfig  # noqa: E402
 from .data import Augmentation, SegmentationDataset, build_reader  # noqa: E402
 from .data.base import Reader  # noqa: E402
+from .data.policy import InputPolicy  # noqa: E402
 from .data.validate import check_splits  # noqa: E402
 from .data.synthetic import synthesize  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
@@ -263,7 +264,8 @@ def _validation(model, reader: Reader | None, config: RunConfig, hardware: Hardw
     """Mean scores on the dataset's validation split (plain prediction, no TTA), when it has one."""
     if reader is None:
         return {}
-    table, _ = evaluate(model, reader, config.input_size, tta=False, threshold=config.threshold, device=hardware.device, amp=hardware.amp)
+    table, _ = evaluate(model, reader, InputPolicy.from_config(config), tta=False, threshold=config.threshold,
+                        device=hardware.device, amp=hardware.amp)
     return {f"val_{name}": float(row["mean"]) for name, row in summarize(table).iterrows()}
 
 
@@ -300,7 +302,7 @@ def train(
     if main_process:
         warn_sgd_from_scratch(config, model)
     model = hardware.place(model)
-    dataset = SegmentationDataset(reader, config.input_size, Augmentation() if config.augment else None, seed=config.seed)
+    dataset = SegmentationDataset(reader, InputPolicy.from_config(config), Augmentation() if config.augment else None, seed=config.seed)
     sampler = EpochBatches(len(dataset), config.batch_size, config.seed, hardware.rank, hardware.world_size)
     steps_per_epoch = len(sampler.batches(0))
     epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else config.epochs

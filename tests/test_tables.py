@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cenet_lib.reporting import SECTIONS, build_table, paper_values, write_table
+from cenet_lib.reporting import SECTIONS, build_table, paper_values, wide_layout, write_table
 
 
 def per_image(values: dict[str, list[float]], seeds: list[int] | None = None) -> pd.DataFrame:
@@ -49,6 +49,8 @@ def test_seeds_are_pooled_and_their_spread_reported():
     line = build_table(section, {"CE-Net": scores}, "lung (real)", False).query("method == 'CE-Net' and metric == 'overlap_error'").iloc[0]
     assert line["ours_mean"] == pytest.approx(0.275) and line["n_seeds"] == 2
     assert line["seed_std"] == pytest.approx(np.std([0.15, 0.4], ddof=1))
+    long = build_table(section, {"CE-Net": scores}, "lung (real)", False)
+    assert wide_layout(long).loc["CE-Net", ("overlap_error", "ours")] == "0.2750 ± 0.1708 (seeds ± 0.1768)"
 
 
 @pytest.mark.parametrize("name,synthetic", [("optic_disc", False), ("vessels", True)])

@@ -66,9 +66,10 @@ def test_same_seed_gives_identical_weights(tmp_path, synthetic_cache):
     assert not torch.equal(different["head.4.weight"], parameters(tmp_path / "a" / "model.pt")["head.4.weight"])
 
 
-def test_resume_after_kill_mid_epoch_gives_the_same_weights(tmp_path, synthetic_cache):
+@pytest.mark.parametrize("policy", ["resize", "crop"])
+def test_resume_after_kill_mid_epoch_gives_the_same_weights(policy, tmp_path, synthetic_cache):
     settings = ["dataset=lung", "model=backbone", "input_size=64", "epochs=2", "batch_size=2", "max_images=8",
-                "checkpoint_every=1", "tta=false", "augment=true"]
+                "checkpoint_every=1", "tta=false", "augment=true", f"input_policy={policy}"]
     command = [sys.executable, "-m", "cenet_lib", "train", "--dataset", "lung", "--model", "backbone", "--profile", "smoke",
                "--no-evaluate", "--run-dir", str(tmp_path / "killed"), *settings]
     env = {**os.environ, "CENET_CACHE": str(synthetic_cache)}

@@ -82,7 +82,7 @@ def test_normalize_and_resize():
 
 def test_dataset_items_are_reproducible_per_epoch_and_worker_count(synthetic_root):
     reader = build_reader("drive", "train", synthetic_root)
-    dataset = SegmentationDataset(reader, size=(64, 64), augmentation=Augmentation(), seed=7)
+    dataset = SegmentationDataset(reader, policy=(64, 64), augmentation=Augmentation(), seed=7)
     item = dataset[1]
     assert item["image"].shape == (3, 64, 64) and item["image"].dtype == torch.float32
     assert item["mask"].dtype == torch.int64 and item["roi"].dtype == torch.bool

@@ -6,7 +6,8 @@ import torch
 from torch.utils.data import Dataset
 
 from .base import Reader
-from .transforms import NETWORK_SIZE, Augmentation, normalize, resize
+from .policy import InputPolicy
+from .transforms import NETWORK_SIZE, Augmentation, normalize
 
 
 class SegmentationDataset(Dataset):
@@ -14,22 +15,24 @@ class SegmentationDataset(Dataset):
 
     Each item is a dict: ``image`` float32 (C, H, W) normalised, ``mask`` int64 (H, W) (zeros where
     the labels are private), ``roi`` bool (H, W) (all true without a region), ``index`` and ``id``.
-    With an ``augmentation`` the random draw for an item depends only on (``seed``, epoch, index),
-    so a run is reproducible whatever the number of loader workers; call :meth:`set_epoch` at the
-    start of each epoch. ``cache=True`` keeps decoded samples in memory (the datasets of the paper
+    The augmentation, then the input ``policy`` (a resize to a size, or a random crop:
+    :class:`~cenet_lib.data.policy.InputPolicy`; a (height, width) means resizing to it, ``None``
+    keeps the image as it is) give the network its view. The random draws for an item depend only
+    on (``seed``, epoch, index), so a run is reproducible whatever the number of loader workers;
+    call :meth:`set_epoch` at the start of each epoch. ``cache=True`` keeps decoded samples in memory (the datasets of the paper
     are small), so each file is decoded once per process.
     """
 
     def __init__(
         self,
         reader: Reader,
-        size: tuple[int, int] | None = NETWORK_SIZE,
+        policy: InputPolicy | tuple[int, int] | None = NETWORK_SIZE,
         augmentation: Augmentation | None = None,
         seed: int = 0,
         cache: bool = True,
     ) -> None:
         self.reader = reader
-        self.size = size
+        self.policy = InputPolicy("resize", tuple(policy)) if isinstance(policy, tuple) else policy
         self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0
@@ -54,17 +57,16 @@ class SegmentationDataset(Dataset):
         (index, epoch) pair, which a sampler can pass to loader workers that hold their own copy."""
         index, epoch = key if isinstance(key, tuple) else (key, self.epoch)
         sample = self._sample(index)
+        rng = np.random.default_rng([self.seed, epoch, index])
         if self.augmentation is not None:
-            sample = self.augmentation(sample, np.random.default_rng([self.seed, epoch, index]))
+            sample = self.augmentation(sample, rng)
         image, mask, roi = sample.image, sample.mask, sample.roi
         if mask is None:
             mask = np.zeros(image.shape[:2], np.uint8)
         if roi is None:
             roi = np.ones(image.shape[:2], bool)
-        if self.size is not None:
-            image = resize(image, self.size, nearest=False)
-            mask = resize(mask, self.size, nearest=True)
-            roi = resize(roi.astype(np.uint8), self.size, nearest=True).astype(bool)
+        if self.policy is not None:
+            image, mask, roi = self.policy.training_view(image, mask, roi, rng)
         return {
             "image": torch.from_numpy(normalize(image).transpose(2, 0, 1).copy()),
             "mask": torch.from_numpy(mask.astype(np.int64)),

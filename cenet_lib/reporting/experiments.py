@@ -26,16 +26,17 @@ import numpy as np
 import pandas as pd
 
 from ..checkpoint import load_trained_model
-from ..config import load_config
+from ..config import config_from_checkpoint, load_config
 from ..data import DatasetError, build_reader
 from ..data.oct import DUKE_CLASSES
+from ..data.policy import InputPolicy
 from ..evaluation import predict_sample
 from ..provenance import provenance
 from ..runs import run_evaluation
 from ..training import make_reader, resolve_hardware, train
 from .figures import loss_curves, sample_results
 from .sections import SECTIONS, Section
-from .tables import build_table, write_table
+from .tables import build_table, write_per_image, write_table
 
 SAMPLE_IMAGES = 3
 SAMPLES_FILE = "sample_predictions.npz"
@@ -151,7 +152,7 @@ def run_section(
             frame = pd.read_csv(metrics_file)
             frame["seed"] = seed
             frames.append(frame)
-            details = {"profile": config.profile, "recipe": config.recipe, "input_size": list(config.input_size),
+            details = {"profile": config.profile, "recipe": config.recipe, **InputPolicy.from_config(config).describe(),
                        "epochs_or_steps": config.steps or config.epochs, "tta": config.tta}
         scores[row.method] = pd.concat(frames, ignore_index=True)
         logs[row.method] = pd.read_csv(out_dir / "runs" / name / f"{_slug(row.method)}-seed{seeds[0]}" / "log.csv")
@@ -176,8 +177,10 @@ def run_section(
         steps_trained=distinct_steps.pop() if len(distinct_steps) == 1 else steps_trained,
     )
     files = write_table(table, section, out_dir / "tables", record, synthetic)
+    per_image = write_per_image(scores, section, out_dir / "tables")
     files.append(loss_curves(logs, out_dir / "figures" / f"loss_curves_{name}.png", f"Table {section.table}: training loss ({dataset_name}, training split)"))
     files.append(_samples(section, scores, out_dir, name, seeds[0], reader))
+    files.append(per_image)
     return SectionResult(table, files, synthetic, time.perf_counter() - started, out_dir, reused)
 
 
@@ -200,10 +203,10 @@ def _store_sample_predictions(run_dir: Path, reader) -> None:
     """The first test images' predictions (no TTA) as uint8 maps, for the sample figure: a
     probability map x 255 for one class, the label map for several. Written while the weights exist."""
     model, checkpoint = load_trained_model(run_dir / "model.pt")
-    size = tuple(checkpoint["config"]["input_size"])
+    policy = InputPolicy.from_config(config_from_checkpoint(checkpoint))
     maps = {}
     for index in range(min(SAMPLE_IMAGES, len(reader))):
-        probs = predict_sample(model, reader[index].image, size, tta=False)
+        probs = predict_sample(model, reader[index].image, policy, tta=False)
         maps[f"image{index}"] = probs.argmax(axis=0).astype(np.uint8) if probs.shape[0] > 1 else np.round(probs[0] * 255).astype(np.uint8)
     np.savez_compressed(run_dir / SAMPLES_FILE, **maps)
 

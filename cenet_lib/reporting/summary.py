@@ -1,5 +1,6 @@
 """The results index: ``<results>/README.md`` listing every table and figure with its provenance,
-and ``<results>/summary.md`` showing all tables and figures on one page.
+and ``<results>/summary.md`` showing, after the claims ledger (``claims.{csv,md}``,
+:mod:`cenet_lib.reporting.claims`), all tables and figures on one page.
 
     python -m cenet_lib.reporting.summary results/quick
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+from .claims import ledger, markdown, write_ledger
 
 
 def write_summary(results: str | Path) -> tuple[Path, Path]:
@@ -31,6 +34,9 @@ def write_summary(results: str | Path) -> tuple[Path, Path]:
         note = " (shows dataset images: regenerated on each run, not committed)" if figure in samples else ""
         index.append(f"- [{figure.stem}]({relative}){note}")
         page += [f"![{figure.stem}]({relative})", ""]
+    write_ledger(results)
+    index[4:4] = [f"The paper's claims, checked one by one: [claims.md](claims.md) ([csv](claims.csv)).", ""]
+    page[2:2] = [markdown(ledger(results)), ""]
     readme, summary = results / "README.md", results / "summary.md"
     readme.write_text("\n".join(index) + "\n")
     summary.write_text("\n".join(page) + "\n")

@@ -81,7 +81,8 @@ def _cell(mean: float, std: float, digits: int = 4) -> str:
 
 
 def wide_layout(long: pd.DataFrame) -> pd.DataFrame:
-    """Methods down, metrics across, like the paper: 'ours', 'paper' and 'Δ' under each metric, each
+    """Methods down, metrics across, like the paper: 'ours' (mean ± std over images, and with several
+    seeds the std of the seeds' means beside), 'paper' and 'Δ' under each metric, each
     sub-column only where it holds a value for some method (no 'Δ' for substituted data, no 'ours'
     under the columns of datasets not run here, no 'paper' under metrics the paper does not report)."""
     present = {kind: set(long.loc[long[column].notna(), "metric"])
@@ -93,6 +94,8 @@ def wide_layout(long: pd.DataFrame) -> pd.DataFrame:
             metric = line["metric"]
             if metric in present["ours"]:
                 cells[(metric, "ours")] = _cell(line["ours_mean"], line["ours_std"])
+                if line.get("n_seeds", 1) > 1 and not np.isnan(line["seed_std"]):  # the spread of the seeds' means
+                    cells[(metric, "ours")] += f" (seeds ± {line['seed_std']:.4f})"
             if metric in present["paper"]:
                 cells[(metric, "paper")] = _cell(line["paper_mean"], line["paper_std"])
             if metric in present["Δ"]:
@@ -133,3 +136,15 @@ def write_table(long: pd.DataFrame, section: Section, out_dir: Path, provenance:
     stem.with_suffix(".tex").write_text("% " + "\n% ".join(provenance_lines) + "\n" + latex)
     stem.with_suffix(".json").write_text(json.dumps({"title": heading, "notes": notes, **provenance}, indent=1, default=str) + "\n")
     return [stem.with_suffix(suffix) for suffix in (".csv", ".md", ".tex", ".json")]
+
+
+def write_per_image(scores: dict[str, pd.DataFrame], section: Section, out_dir: Path) -> Path:
+    """``table_<N>_per_image.csv``: every trained row's per-image scores (method, seed, id, one
+    column per score), the evidence the claims ledger (:mod:`cenet_lib.reporting.claims`) tests."""
+    frames = [frame.assign(method=method) for method, frame in scores.items()]
+    table = pd.concat(frames, ignore_index=True)
+    leading = [column for column in ("method", "seed", "id") if column in table]
+    path = Path(out_dir) / f"table_{section.table}_per_image.csv"
+    table[leading + [c for c in table.columns if c not in leading]].to_csv(path, index=False)
+    return path
+

@@ -1,0 +1,108 @@
+"""The claims ledger: verdicts on synthetic per-image scores, the bootstrap, and the files written."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cenet_lib.reporting.claims import CLAIMS, Claim, bootstrap_interval, ledger, paired_differences, verdict, write_ledger
+
+CLAIM = Claim("II", "CE-Net", "U-Net", "fov_auc", "AUC (FOV)", True, "test")
+ERROR_CLAIM = Claim("I", "CE-Net", "U-Net", "overlap_error", "overlap error", False, "test")
+
+
+def scores(better_shift: float, noise: float = 0.01, images: int = 20, seeds: int = 1, column: str = "fov_auc", seed: int = 0):
+    """Per-image scores of U-Net and CE-Net on the same images; CE-Net shifted by ``better_shift``."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.85, 0.95, images)
+    rows = []
+    for s in range(seeds):
+        for method, shift in (("U-Net", 0.0), ("CE-Net", better_shift)):
+            values = base + shift + rng.normal(0, noise, images)
+            rows += [{"method": method, "seed": s, "id": f"{k:02d}", column: v} for k, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_better_on_every_image_is_supported():
+    d = paired_differences(scores(0.05), CLAIM)
+    assert d.shape == (1, 20) and (d > 0).all()
+    low, high = bootstrap_interval(d)
+    assert verdict(low, high) == "supported" and low > 0.03
+
+
+def test_equal_up_to_noise_is_inconclusive():
+    low, high = bootstrap_interval(paired_differences(scores(0.0, noise=0.02), CLAIM))
+    assert verdict(low, high) == "inconclusive" and low < 0 < high
+
+
+def test_reversed_order_is_contradicted():
+    low, high = bootstrap_interval(paired_differences(scores(-0.03), CLAIM))
+    assert verdict(low, high) == "contradicted"
+
+
+def test_lower_is_better_scores_are_signed_the_paper_s_way():
+    d = paired_differences(scores(-0.05, noise=0.005, column="overlap_error"), ERROR_CLAIM)  # CE-Net has the lower error
+    assert (d > 0).all()
+
+
+def test_the_bootstrap_is_reproducible_from_its_seed_and_handles_seeds():
+    d = paired_differences(scores(0.01, noise=0.02, seeds=3), CLAIM)
+    assert d.shape == (3, 20)
+    assert bootstrap_interval(d, seed=4) == bootstrap_interval(d, seed=4)
+    assert bootstrap_interval(d, seed=4) != bootstrap_interval(d, seed=5)
+    single = bootstrap_interval(d[:1])
+    assert single != bootstrap_interval(d)
+
+
+def test_pairs_only_images_both_rows_scored():
+    frame = scores(0.05)
+    frame = frame[~((frame["method"] == "U-Net") & (frame["id"] == "03"))]
+    assert paired_differences(frame, CLAIM).shape == (1, 19)
+    assert paired_differences(frame[frame["method"] == "CE-Net"], CLAIM).size == 0
+
+
+def test_every_claim_names_rows_and_scores_of_its_table():
+    from cenet_lib.reporting.sections import SECTIONS
+
+    for claim in CLAIMS:
+        section = SECTIONS[claim.section]
+        methods = {row.method for row in section.rows}
+        assert {claim.better, claim.worse} <= methods, claim
+        assert claim.score in set(section.metrics.values()) | set(section.extra_columns.values()), claim
+    assert len({claim.text for claim in CLAIMS}) == len(CLAIMS)
+
+
+def test_ledger_files_and_not_run_tables(tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    frame = scores(0.05)
+    frame.assign(fov_sensitivity=frame["fov_auc"], fov_accuracy=frame["fov_auc"]).to_csv(tables / "table_II_per_image.csv", index=False)
+    (tables / "table_II.json").write_text(json.dumps({"dataset": "DRIVE (real), test split", "encoder_weights": "scratch",
+                                                      "profile": "quick", "seeds": [0]}))
+    result = ledger(tmp_path)
+    chosen = result[result["claim"] == "Table II: CE-Net > U-Net in AUC (FOV)"].iloc[0]
+    assert chosen["verdict"] == "supported" and chosen["n_images"] == 20
+    assert "from scratch" in chosen["differs_from_paper"] and "one seed" in chosen["differs_from_paper"]
+    assert set(result.loc[result["table"] == "III", "verdict"]) == {"not run"}
+    backbone = result[result["claim"] == "Table II: CE-Net > Backbone in AUC (FOV)"].iloc[0]
+    assert backbone["verdict"] == "not run"  # no Backbone scores in this file
+    csv_path, md_path = write_ledger(tmp_path)
+    assert pd.read_csv(csv_path).shape[0] == len(CLAIMS)
+    text = md_path.read_text()
+    assert "supported" in text and "Supported: the interval lies above 0" in text
+
+
+@pytest.mark.parametrize("shift, expected", [(0.05, "supported"), (-0.05, "contradicted")])
+def test_a_section_run_feeds_the_ledger(shift, expected, tmp_path):
+    """The per-image file a section writes is what the ledger reads: methods, seeds and ids."""
+    from cenet_lib.reporting.sections import SECTIONS
+    from cenet_lib.reporting.tables import write_per_image
+
+    frame = scores(shift)
+    per_method = {method: group.drop(columns="method") for method, group in frame.groupby("method")}
+    (tmp_path / "tables").mkdir()
+    write_per_image(per_method, SECTIONS["vessels"], tmp_path / "tables")
+    result = ledger(tmp_path)
+    assert result.loc[result["claim"] == "Table II: CE-Net > U-Net in AUC (FOV)", "verdict"].item() == expected
