@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .checkpoint import load_trained_model
 from .config import RunConfig, config_from_checkpoint
+from .data.base import ReaderSubset
 from .data.policy import InputPolicy
 from .evaluation import evaluate, human_observer
 from .metrics import summarize
@@ -46,7 +47,7 @@ def run_evaluation(
     hardware.place(model)
     reader = make_reader(config, split)
     if config.max_test_images:
-        reader.ids = reader.ids[: config.max_test_images]
+        reader = ReaderSubset(reader, range(min(config.max_test_images, len(reader))), split)
     use_tta = config.tta if tta is None else tta
     started = time.perf_counter()
     policy = InputPolicy.from_config(config)

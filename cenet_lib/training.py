@@ -34,8 +34,8 @@ import random
 import shutil
 import time
 import warnings
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +54,10 @@ from tqdm import tqdm  # noqa: E402
 from .checkpoint import load_checkpoint, load_weights, save_atomic  # noqa: E402
 from .config import RunConfig  # noqa: E402
 from .data import Augmentation, SegmentationDataset, build_reader  # noqa: E402
-from .data.base import Reader  # noqa: E402
+from .data.base import Reader, ReaderSubset  # noqa: E402
 from .data.policy import InputPolicy  # noqa: E402
-from .data.validate import check_splits  # noqa: E402
 from .data.synthetic import synthesize  # noqa: E402
+from .data.validate import check_splits  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
 from .losses import build_loss  # noqa: E402
 from .metrics import summarize  # noqa: E402
@@ -145,7 +145,23 @@ def synthetic_cache_dir() -> Path:
 def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) -> Reader:
     """The reader of ``config.dataset``: the real data, or with ``config.synthetic`` its stand-in,
     written once to ``cache_dir`` (default :func:`synthetic_cache_dir`). A folder of the user's own
-    images is read as it is, whatever ``config.synthetic`` says (``--profile smoke`` on a folder)."""
+    images is read as it is, whatever ``config.synthetic`` says (``--profile smoke`` on a folder).
+
+    With ``config.val_holdout = N`` on a dataset without a validation split, the last N training
+    images become the ``val`` split and leave ``train``: settings are chosen on them, never on the
+    test split."""
+    if config.val_holdout and split in ("train", "val"):
+        reader = _make_reader(config, "train", cache_dir)
+        if "val" in reader.splits:
+            return reader if split == "train" else _make_reader(config, "val", cache_dir)
+        if not 0 < config.val_holdout < len(reader):
+            raise ValueError(f"val_holdout={config.val_holdout} must leave training images: the training split holds {len(reader)}.")
+        cut = len(reader) - config.val_holdout
+        return ReaderSubset(reader, range(cut, len(reader)) if split == "val" else range(cut), split)
+    return _make_reader(config, split, cache_dir)
+
+
+def _make_reader(config: RunConfig, split: str, cache_dir: Path | None) -> Reader:
     options: dict[str, Any] = {}
     if config.fold is not None:
         options["fold"] = config.fold
@@ -296,8 +312,8 @@ def train(
     check_splits(lambda split: make_reader(config, split, cache_dir), ("train", "val", "test"))
     reader = make_reader(config, "train", cache_dir)
     if config.max_images:
-        reader.ids = reader.ids[: config.max_images]
-    val_reader = make_reader(config, "val", cache_dir) if "val" in reader.splits else None
+        reader = ReaderSubset(reader, range(min(config.max_images, len(reader))), "train")
+    val_reader = make_reader(config, "val", cache_dir) if "val" in reader.splits or config.val_holdout else None
     model = build_model(config.model, reader.num_classes, reader.in_channels, pretrained=config.encoder_weights)
     if main_process:
         warn_sgd_from_scratch(config, model)

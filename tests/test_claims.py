@@ -106,3 +106,15 @@ def test_a_section_run_feeds_the_ledger(shift, expected, tmp_path):
     write_per_image(per_method, SECTIONS["vessels"], tmp_path / "tables")
     result = ledger(tmp_path)
     assert result.loc[result["claim"] == "Table II: CE-Net > U-Net in AUC (FOV)", "verdict"].item() == expected
+
+
+def test_claims_command(tmp_path, capsys):
+    from cenet_lib.cli import main
+
+    assert main(["claims", str(tmp_path)]) == 1
+    assert "holds no tables/ folder" in capsys.readouterr().err
+    (tmp_path / "tables").mkdir()
+    scores(0.05).to_csv(tmp_path / "tables" / "table_II_per_image.csv", index=False)
+    assert main(["claims", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 supported, 0 contradicted, 0 inconclusive, 38 not run" in out and (tmp_path / "claims.csv").is_file()

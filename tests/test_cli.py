@@ -137,3 +137,55 @@ def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monke
     assert main(["section", "lung", "--profile", "smoke", "--out", str(tmp_path)]) == 0
     assert scores.read_text() == before
     assert "CE-Net (3/3, seed 0): reusing the finished run" in capsys.readouterr().out
+
+
+def own_folder(root, count=6):
+    rng = np.random.default_rng(1)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for k in range(count):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(root / "images" / f"c{k}.png")
+        Image.fromarray((rng.random((40, 48)) > 0.5).astype(np.uint8) * 255).save(root / "masks" / f"c{k}.png")
+    return root
+
+
+def truncate(folder):
+    path = folder / "images" / "c1.png"
+    path.write_bytes(path.read_bytes()[:60])
+    return "c1.png", "truncated or corrupt"
+
+
+def resize_mask(folder):
+    Image.fromarray(np.zeros((30, 48), np.uint8)).save(folder / "masks" / "c2.png")
+    return "c2", "same size"
+
+
+def odd_labels(folder):
+    Image.fromarray(np.arange(40 * 48).reshape(40, 48).astype(np.uint8)).save(folder / "masks" / "c3.png")
+    return "c3.png", "values other than 0/1/255"
+
+
+def drop_mask(folder):
+    (folder / "masks" / "c4.png").unlink()
+    return "c4.png", "no mask"
+
+
+def empty_test_split(folder):
+    (folder / "cenet_splits.json").write_text('{"train": ["c0", "c1", "c2", "c3", "c4", "c5"], "test": []}')
+    return "'test' split", "holds no images"
+
+
+@pytest.mark.parametrize("spoil", [truncate, resize_mask, odd_labels, drop_mask, empty_test_split])
+def test_bad_data_stops_train_before_anything_is_built(spoil, tmp_path, capsys, monkeypatch):
+    """Each bad input gives one line naming the file (or split) and the fix, before a model is built
+    or the run folder is written; a bad file the first images would not reach is found all the same."""
+    import cenet_lib.training as training
+
+    folder = own_folder(tmp_path / "mine")
+    named, fix = spoil(folder)
+    monkeypatch.setattr(training, "build_model", None)  # nothing may get this far
+    run = tmp_path / "run"
+    code = main(["train", "--dataset", str(folder), "--profile", "smoke", "--run-dir", str(run), "max_images=1"])
+    err = one_line(capsys)
+    assert code == 1 and named in err and fix in err, err
+    assert not run.exists()

@@ -50,8 +50,9 @@ def test_status_of_a_data_root_that_does_not_exist(tmp_path, capsys):
 
 def own_folder(root, count=5, size=(24, 32)):
     """A folder of the user's own images in the documented layout."""
-    from cenet_lib.data.io import write_image
     import numpy as np
+
+    from cenet_lib.data.io import write_image
 
     rng = np.random.default_rng(0)
     for k in range(count):

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -270,3 +271,22 @@ def test_distributed_data_parallel_under_torchrun_on_the_cpu(tmp_path, synthetic
     assert [row["step"] for row in saved["history"]] == [1, 2]  # 8 images = one step of 2 x 4 per epoch
     assert not (tmp_path / "checkpoint.pt").exists()
     assert all(torch.isfinite(v).all() for v in parameters(tmp_path / "model.pt").values() if v.is_floating_point())
+
+
+def test_val_holdout_takes_the_last_training_images_as_validation(synthetic_cache):
+    config = load_config("smoke", overrides={"dataset": "drive", "val_holdout": 1})
+    cache = synthetic_cache / "synthetic"
+    train_ids = make_reader(config, "train", cache).ids
+    val_reader = make_reader(config, "val", cache)
+    assert val_reader.split == "val" and len(val_reader) == 1 and len(train_ids) == 3
+    assert not set(train_ids) & set(val_reader.ids)
+    full = make_reader(load_config("smoke", overrides={"dataset": "drive"}), "train", cache)
+    sample = val_reader[0]  # the held-out image comes with its own mask and field of view
+    np.testing.assert_array_equal(sample.image, full[3].image)
+    np.testing.assert_array_equal(sample.mask, full[3].mask)
+    assert sample.id == full.ids[3] == val_reader.ids[0]
+    assert make_reader(config, "test", cache).ids == make_reader(load_config("smoke", overrides={"dataset": "drive"}), "test", cache).ids
+    with pytest.raises(ValueError, match="must leave training images"):
+        make_reader(load_config("smoke", overrides={"dataset": "drive", "val_holdout": 4}), "train", cache)
+    duke = load_config("smoke", overrides={"dataset": "duke", "val_holdout": 2})  # has its own val split: kept
+    assert make_reader(duke, "val", cache).ids == make_reader(load_config("smoke", overrides={"dataset": "duke"}), "val", cache).ids

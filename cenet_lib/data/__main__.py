@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import tifffile
+
 from . import READERS, ImageFolder, build_reader
 from .base import DatasetError, Reader
 from .io import list_images

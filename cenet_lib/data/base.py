@@ -80,6 +80,23 @@ class Reader(Sequence[Sample]):
         raise NotImplementedError
 
 
+class ReaderSubset(Reader):
+    """Some of another reader's images, by position: a validation split held out of the training
+    images, or the first N of a split for a smoke run. Each image is loaded by the reader it comes
+    from, so its files, masks and regions stay paired whatever that reader keeps beside its ids."""
+
+    def __init__(self, reader: Reader, indices: Sequence[int], split: str) -> None:
+        self.reader, self.indices = reader, list(indices)
+        self.name, self.num_classes, self.in_channels = reader.name, reader.num_classes, reader.in_channels
+        self.instructions, self.root, self.synthetic = reader.instructions, reader.root, reader.synthetic
+        self.split = split
+        self.splits = tuple(dict.fromkeys((*reader.splits, split)))
+        self.ids = [reader.ids[index] for index in self.indices]
+
+    def load(self, index: int) -> Sample:
+        return self.reader.load(self.indices[index])
+
+
 def paired_files(images: list[Path], masks_dir: Path, mask_name, dataset: str) -> list[tuple[Path, Path]]:
     """Pair each image with its mask ``masks_dir / mask_name(image)``; missing masks are all
     counted, and the first few named with the file expected for each."""

@@ -14,13 +14,14 @@ from tqdm import tqdm
 
 from .base import DatasetError, Reader
 
+
 def check_reader(reader: Reader) -> list[str]:
     """Every problem of ``reader``'s split, one line each; an empty list when all is well."""
     if not len(reader):
         return [f"{reader.name}: the {reader.split!r} split under {reader.root} holds no images; add images or fix the split."]
     problems = []
     labels = max(2, reader.num_classes)
-    for index in tqdm(range(len(reader)), desc=f"checking {reader.name}/{reader.split}", leave=False):
+    for index in tqdm(range(len(reader)), desc=f"checking {reader.name}/{reader.split}", leave=False, delay=1):
         try:
             sample = reader[index]
         except DatasetError as error:

@@ -131,7 +131,7 @@ def run_section(
             weights = "scratch" if row.model == "unet" else encoder_weights
             overrides = {"dataset": section.dataset, "model": row.model, "loss": row.loss, "seed": seed, "device": device,
                          "data_root": data_root, "synthetic": synthetic, "encoder_weights": weights, **(settings or {})}
-            config = load_config(profile, overrides=overrides)
+            config = load_config(profile, overrides=overrides, section=name)
             run_dir = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}"
             label = f"{row.method} ({number}/{len(chosen)}, seed {seed})"
             metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"

@@ -35,7 +35,7 @@ def write_summary(results: str | Path) -> tuple[Path, Path]:
         index.append(f"- [{figure.stem}]({relative}){note}")
         page += [f"![{figure.stem}]({relative})", ""]
     write_ledger(results)
-    index[4:4] = [f"The paper's claims, checked one by one: [claims.md](claims.md) ([csv](claims.csv)).", ""]
+    index[4:4] = ["The paper's claims, checked one by one: [claims.md](claims.md) ([csv](claims.csv)).", ""]
     page[2:2] = [markdown(ledger(results)), ""]
     readme, summary = results / "README.md", results / "summary.md"
     readme.write_text("\n".join(index) + "\n")

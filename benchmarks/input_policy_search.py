@@ -1,0 +1,150 @@
+"""The quick budget, spent well: which training crop size (and so how many steps) gives the best
+held-out quality for a section, within the section's time on this CPU. Settings are chosen on a
+validation split, never on the test split.
+
+    python benchmarks/input_policy_search.py --section vessels --crops 128 192 256 --data-root ../shared/data
+
+For each crop size (native scale, the ``crop`` input policy):
+
+1. the cost of a training step of every row of the section's table (U-Net, Backbone, CE-Net ...,
+   batch 4, the engine's defaults), and of predicting one test image at its native size with 8-fold
+   TTA, each measured on this machine (median of a few repeats after a warm-up);
+2. the steps every row can train so that the section fits its budget (``--budget``, 30 minutes;
+   every row gets the same steps): (budget - test images x prediction time) / summed step time;
+3. CE-Net trained for that many steps on the training split minus a held-out validation split
+   (``val_holdout``: the last training images where the dataset has no validation split), validated
+   (no TTA, whole images at native size) about every ``--every`` seconds: a learning curve.
+
+Writes ``benchmarks/results/input_policy_<section>.{csv,md,png}``: the cost, the steps and the
+validation score reached for each crop size, and the curves. The measurement is specific to the
+machine and the precision used, which the output records.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from cenet_lib.config import load_config  # noqa: E402
+from cenet_lib.data import Augmentation, SegmentationDataset  # noqa: E402
+from cenet_lib.data.policy import InputPolicy  # noqa: E402
+from cenet_lib.evaluation import predict_sample  # noqa: E402
+from cenet_lib.losses import build_loss  # noqa: E402
+from cenet_lib.models import build_model  # noqa: E402
+from cenet_lib.provenance import device_description, git_commit  # noqa: E402
+from cenet_lib.reporting.sections import SECTIONS  # noqa: E402
+from cenet_lib.training import make_optimizer, make_reader, resolve_hardware, train  # noqa: E402
+
+RESULTS = Path(__file__).with_name("results")
+#: The validation score each section is judged by, and whether higher is better.
+VALIDATION_SCORE = {"vessels": ("val_fov_auc", True), "ablation": ("val_fov_auc", True), "oct": ("val_boundary_overall", False),
+                    "lung": ("val_overlap_error", False), "optic_disc": ("val_overlap_error", False), "cells": ("val_v_rand", True)}
+
+
+def seconds_per_step(model_name: str, config, reader, policy: InputPolicy, repeats: int = 3) -> float:
+    """Median time of one training step (forward, loss, backward, optimizer) at ``policy``'s crop."""
+    hardware = resolve_hardware(config)
+    model = hardware.place(build_model(model_name, reader.num_classes, reader.in_channels))
+    optimizer = make_optimizer(config, model)
+    loss_fn = build_loss(config.loss)
+    dataset = SegmentationDataset(reader, policy, Augmentation(), seed=0)
+    batch = [dataset[(k % len(dataset), 0)] for k in range(config.batch_size)]
+    images = torch.stack([item["image"] for item in batch]).to(memory_format=torch.channels_last)
+    masks = torch.stack([item["mask"] for item in batch])
+    times = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=hardware.amp):
+            logits = model(images)
+        loss = loss_fn(logits.float(), masks)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+def seconds_per_test_image(model_name: str, reader, policy: InputPolicy, amp: bool) -> float:
+    """Time to predict one test image at its native size with 8-fold TTA."""
+    model = build_model(model_name, reader.num_classes, reader.in_channels).eval().to(memory_format=torch.channels_last)
+    image = reader[0].image
+    predict_sample(model, image, policy, tta=True, amp=amp)  # warm-up
+    started = time.perf_counter()
+    predict_sample(model, image, policy, tta=True, amp=amp)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", default="vessels", choices=list(SECTIONS))
+    parser.add_argument("--crops", type=int, nargs="+", default=[128, 192, 256], help="crop sides (height = width)")
+    parser.add_argument("--full-height", action="store_true", help="crops span the image's full height (OCT B-scans)")
+    parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the section's rows (30 min)")
+    parser.add_argument("--val-holdout", type=int, default=4, help="training images held out where there is no val split")
+    parser.add_argument("--every", type=float, default=30.0, help="seconds between validations")
+    parser.add_argument("--data-root", default=None)
+    args = parser.parse_args()
+
+    section = SECTIONS[args.section]
+    score, higher_is_better = VALIDATION_SCORE[args.section]
+    base = load_config("quick", overrides={"dataset": section.dataset, "data_root": args.data_root, "val_holdout": args.val_holdout})
+    train_reader, test_reader = make_reader(base, "train"), make_reader(base, "test")
+    height = train_reader[0].image.shape[0]
+    rows, curves = [], {}
+    for crop in args.crops:
+        size = (height if args.full_height else crop, crop)
+        policy = InputPolicy("crop", size)
+        step_cost = {row.model: seconds_per_step(row.model, base, train_reader, policy) for row in section.rows}
+        predict_cost = {row.model: seconds_per_test_image(row.model, test_reader, policy, resolve_hardware(base).amp) for row in section.rows}
+        evaluation = len(test_reader) * sum(predict_cost.values())
+        steps = max(1, math.floor((args.budget - evaluation) / sum(step_cost.values())))
+        config = load_config("quick", overrides={
+            "dataset": section.dataset, "data_root": args.data_root, "model": "cenet", "val_holdout": args.val_holdout,
+            "input_policy": "crop", "input_size": list(size), "steps": steps, "checkpoint_seconds": args.every})
+        with tempfile.TemporaryDirectory() as run_dir:
+            started = time.perf_counter()
+            train(config, run_dir)
+            seconds = time.perf_counter() - started
+            log = pd.read_csv(Path(run_dir) / "log.csv")
+        curve = log.dropna(subset=[score])[["step", score]]
+        curves[f"crop {size[0]}x{size[1]}"] = curve
+        rows.append({"crop": f"{size[0]}x{size[1]}", "steps": steps, **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()},
+                     "evaluation_s": round(evaluation), f"final_{score}": float(curve[score].iloc[-1]),
+                     f"best_{score}": float(curve[score].max() if higher_is_better else curve[score].min()),
+                     "cenet_train_s": round(seconds)})
+        print(rows[-1], flush=True)
+
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"input_policy_{args.section}"
+    table = pd.DataFrame(rows)
+    table.to_csv(stem.with_suffix(".csv"), index=False)
+    hardware = resolve_hardware(base)
+    header = (f"# Input policy search: {args.section} (Table {section.table}), validation split\n\n"
+              f"Device: {device_description(hardware.device)}, precision {'bf16 autocast' if hardware.amp else 'fp32'}; "
+              f"commit {git_commit()}; budget {args.budget:.0f} s for {len(section.rows)} rows; validation: "
+              f"{'the dataset' + chr(39) + 's own val split' if 'val' in train_reader.splits else f'the last {args.val_holdout} training images'}; "
+              f"CE-Net from scratch, seed 0, `scratch` recipe (Adam 1e-3, poly), batch 4.\n\n")
+    stem.with_suffix(".md").write_text(header + table.to_markdown(index=False) + "\n")
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for label, curve in curves.items():
+        axis.plot(curve["step"], curve[score], marker="o", label=label)
+    axis.set(xlabel="training step", ylabel=score.replace("val_", "validation "), title=f"{args.section}: CE-Net, native-scale crops")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(stem.with_suffix(".png"), dpi=100)
+    print(f"Wrote {stem}.md, .csv and .png")
+
+
+if __name__ == "__main__":
+    main()
