@@ -19,8 +19,8 @@ class SegmentationDataset(Dataset):
     :class:`~cenet_lib.data.policy.InputPolicy`; a (height, width) means resizing to it, ``None``
     keeps the image as it is) give the network its view. The random draws for an item depend only
     on (``seed``, epoch, index), so a run is reproducible whatever the number of loader workers;
-    call :meth:`set_epoch` at the start of each epoch. ``cache=True`` keeps decoded samples in memory (the datasets of the paper
-    are small), so each file is decoded once per process.
+    call :meth:`set_epoch` at the start of each epoch. ``cache=True`` keeps decoded samples in
+    memory (the datasets of the paper are small), so each file is decoded once per process.
     """
 
     def __init__(
