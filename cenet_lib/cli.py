@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
     p.add_argument("--force", action="store_true", help="start over in a run directory that holds an earlier run")
     p.add_argument("--device", default=None, help="auto (default: the GPU where there is one), cpu, cuda or cuda:N")
+    p.add_argument("--data-root", default=None, help="where the datasets are (default: $CENET_DATA_ROOT or data/)")
     p.add_argument("--no-evaluate", action="store_true", help="skip the evaluation on the test split")
     p.add_argument("settings", nargs="*", metavar="key=value", help="overrides, e.g. epochs=30 lr=1e-3 device=cuda")
 
@@ -168,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides = {"dataset": args.dataset, "model": args.model, **_overrides(args.settings)}
             if args.device:
                 overrides["device"] = args.device
+            if args.data_root:
+                overrides["data_root"] = args.data_root
             config = load_config(args.profile, args.recipe, args.config, overrides)
             run_dir = Path(args.run_dir or default_run_dir(config))
             earlier = [name for name in ("checkpoint.pt", "model.pt") if (run_dir / name).is_file()]

@@ -189,3 +189,9 @@ def test_bad_data_stops_train_before_anything_is_built(spoil, tmp_path, capsys, 
     err = one_line(capsys)
     assert code == 1 and named in err and fix in err, err
     assert not run.exists()
+
+
+def test_train_takes_a_data_root_and_names_a_missing_dataset(tmp_path, capsys):
+    assert main(["train", "--dataset", "drive", "--profile", "quick", "--data-root", str(tmp_path), "--no-evaluate"]) == 1
+    err = one_line(capsys)
+    assert f"folder not found: {tmp_path / 'DRIVE'}" in err

@@ -58,7 +58,8 @@ class Reader(Sequence[Sample]):
     def require_dir(self, path: Path, what: str) -> Path:
         """``path`` if it is a folder, else a :class:`DatasetError` with the dataset's instructions."""
         if not path.is_dir():
-            raise DatasetError(f"{self.name}: {what} folder not found: {path}\n{self.instructions}")
+            raise DatasetError(f"{self.name}: {what} folder not found: {path} (python -m cenet_lib.data fetch "
+                               f"{self.name} says how to get it)\n{self.instructions}")
         return path
 
     def require_nonempty(self) -> None:

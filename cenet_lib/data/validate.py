@@ -38,12 +38,14 @@ def check_splits(make_reader: Callable[[str], Reader], splits: Iterable[str]) ->
     """Build the reader of each of ``splits`` that the dataset has and check it; raise one
     :class:`DatasetError` that lists every problem found (one line when there is one)."""
     problems = []
-    for split in splits:
+    for number, split in enumerate(splits):
         try:
             reader = make_reader(split)
         except ValueError:  # the dataset has no such split (a validation split, say)
             continue
         except DatasetError as error:
+            if number == 0:  # the dataset itself is missing or malformed: the other splits would say the same
+                raise DatasetError(str(error).splitlines()[0]) from None
             problems.append(str(error).splitlines()[0])
             continue
         problems += check_reader(reader)
