@@ -59,11 +59,12 @@ out_root="$(cd "$out" && pwd)"
 plan_arguments=(--profile "$profile" --device "$device" --out "$out_root")
 [ -n "$data_root" ] && plan_arguments+=(--data-root "$data_root")
 plan="$("$PYTHON" -m cenet_lib.reporting.plan "${plan_arguments[@]}" "${sections[@]}")" || exit 2
-declare -A section_profile=() section_out=()
+declare -A section_profile=() section_out=() section_get_data=()
 echo "Plan:"
-while IFS=$'\t' read -r section chosen folder message; do
+while IFS=$'\t' read -r section chosen folder get_data message; do
     section_profile[$section]=$chosen
     section_out[$section]=$folder
+    section_get_data[$section]=$get_data
     echo "  $message"
 done <<<"$plan"
 echo
@@ -150,6 +151,8 @@ for folder in "${!folders[@]}"; do
 done
 if grep -q "no real data" <<<"$plan"; then
     echo "Sections without their real data ran on synthetic stand-ins: their numbers mean nothing. To get the data:"
-    grep "no real data" <<<"$plan" | cut -f4 | sed -E 's/^([a-z_]+): no real data in ([^ ]+) \((python -m cenet_lib.data fetch [a-z0-9_]+).*/  \1: \3  (then put it in \2)/'
+    for section in "${sections[@]}"; do
+        [ "${section_get_data[$section]}" != "-" ] && echo "  $section: ${section_get_data[$section]}"
+    done
 fi
 exit $failed

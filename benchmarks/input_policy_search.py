@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +43,7 @@ from cenet_lib.models import build_model  # noqa: E402
 from cenet_lib.provenance import device_description, git_commit  # noqa: E402
 from cenet_lib.reporting.sections import SECTIONS  # noqa: E402
 from cenet_lib.training import make_optimizer, make_reader, resolve_hardware, train  # noqa: E402
+from speed import median_seconds  # noqa: E402  (benchmarks/speed.py, beside this script)
 
 RESULTS = Path(__file__).with_name("results")
 #: The validation score each section is judged by, and whether higher is better.
@@ -61,27 +61,23 @@ def seconds_per_step(model_name: str, config, reader, policy: InputPolicy, repea
     batch = [dataset[(k % len(dataset), 0)] for k in range(config.batch_size)]
     images = torch.stack([item["image"] for item in batch]).to(memory_format=torch.channels_last)
     masks = torch.stack([item["mask"] for item in batch])
-    times = []
-    for _ in range(repeats + 1):
-        started = time.perf_counter()
+
+    def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=hardware.amp):
             logits = model(images)
         loss = loss_fn(logits.float(), masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times[1:])
+
+    return median_seconds(step, repeats, hardware.device)
 
 
 def seconds_per_test_image(model_name: str, reader, policy: InputPolicy, amp: bool) -> float:
     """Time to predict one test image at its native size with 8-fold TTA."""
     model = build_model(model_name, reader.num_classes, reader.in_channels).eval().to(memory_format=torch.channels_last)
     image = reader[0].image
-    predict_sample(model, image, policy, tta=True, amp=amp)  # warm-up
-    started = time.perf_counter()
-    predict_sample(model, image, policy, tta=True, amp=amp)
-    return time.perf_counter() - started
+    return median_seconds(lambda: predict_sample(model, image, policy, tta=True, amp=amp), 1, torch.device("cpu"))
 
 
 def main() -> None:

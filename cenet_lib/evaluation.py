@@ -35,20 +35,13 @@ from . import metrics
 from .data.base import Reader, Sample
 from .data.oct import DUKE_BOUNDARIES
 from .data.optic_disc import paste_crop
-from .data.policy import InputPolicy
+from .data.policy import InputPolicy, as_policy
 from .data.transforms import normalize
 from .sliding_window import sliding_window_probabilities
 from .tta import predict_probabilities
 
 DISC_DATASETS = ("drishti", "origa", "messidor", "rimone")
 OCT_DATASETS = ("duke", "duke_mat", "oct_csv")
-
-
-def as_policy(policy: InputPolicy | tuple[int, int] | None) -> InputPolicy:
-    """An :class:`InputPolicy`; a (height, width) means resizing to it, ``None`` the native size."""
-    if isinstance(policy, InputPolicy):
-        return policy
-    return InputPolicy("resize", tuple(policy)) if policy else InputPolicy("crop")
 
 
 def predict_sample(

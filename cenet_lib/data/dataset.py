@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .base import Reader
-from .policy import InputPolicy
+from .policy import InputPolicy, as_policy
 from .transforms import NETWORK_SIZE, Augmentation, normalize
 
 
@@ -32,7 +32,7 @@ class SegmentationDataset(Dataset):
         cache: bool = True,
     ) -> None:
         self.reader = reader
-        self.policy = InputPolicy("resize", tuple(policy)) if isinstance(policy, tuple) else policy
+        self.policy = None if policy is None else as_policy(policy)
         self.augmentation = augmentation
         self.seed = seed
         self.epoch = 0

@@ -96,3 +96,10 @@ class InputPolicy:
     def inference_view(self, image: np.ndarray) -> np.ndarray:
         """The network's inference input: the resized image, or the whole rescaled image."""
         return resize(image, self.size, nearest=False) if self.kind == "resize" else rescale(image, self.scale, False)
+
+
+def as_policy(policy: InputPolicy | tuple[int, int] | None) -> InputPolicy:
+    """An :class:`InputPolicy`; a (height, width) means resizing to it, ``None`` the native size."""
+    if isinstance(policy, InputPolicy):
+        return policy
+    return InputPolicy("resize", tuple(policy)) if policy else InputPolicy("crop")

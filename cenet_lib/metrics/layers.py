@@ -119,14 +119,12 @@ def boundary_errors(
         raise ValueError(f"Probability maps of shape {np.shape(pred_probs)} do not match label maps {pred_map.shape}.")
     errors, missing = [], []
     for index, (pred, ref) in enumerate(zip(pred_map, ref_map, strict=True)):
-        if pred_probs is None:
-            evidence, weight = _label_evidence(pred, num_boundaries, ignore_labels)
-        else:
+        evidence, weight = _label_evidence(pred, num_boundaries, ignore_labels)
+        absent = ~(evidence * weight > 0).any(axis=1)  # the predicted label map has no layer k or below
+        if pred_probs is not None:
             evidence, weight = _probability_evidence(pred_probs[index], num_boundaries, ignore_labels)
         predicted = fit_boundaries(evidence, weight)
         reference = boundary_positions(ref, num_boundaries, ignore_labels)
-        label_evidence, label_weight = _label_evidence(pred, num_boundaries, ignore_labels)
-        absent = ~(label_evidence * label_weight > 0).any(axis=1)
         errors.append(np.abs(predicted - reference))  # NaN where the reference lacks the boundary
         missing.append(np.where(np.isnan(reference), np.nan, absent))
     error = np.concatenate(errors, axis=1)  # (K, N * W)

@@ -8,7 +8,8 @@ expected duration (:data:`cenet_lib.config.EXPECTED_SECONDS`).
 
     python -m cenet_lib.reporting.plan --profile auto --data-root DIR --device auto vessels lung
 
-prints one tab-separated line per section: section, profile, results folder, message.
+prints one tab-separated line per section: section, profile, results folder, how to get the data
+("-" where it was found), message.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class SectionPlan:
     synthetic: bool
     out_dir: Path
     message: str  # one line for the console
+    get_data: str = ""  # where the data is missing: how to get it
 
 
 def _duration(profile: str, section: str) -> str:
@@ -55,7 +57,8 @@ def plan_section(section: str, profile: str, data_root: str | None, out_root: st
     else:
         message = (f"{section}: no real data in {where} (python -m cenet_lib.data fetch {dataset} says how to get it); "
                    f"{chosen} profile on the synthetic stand-in, {_duration(chosen, section)}, numbers meaningless")
-    return SectionPlan(section, chosen, synthetic, out_dir, message)
+    get_data = "" if real else f"python -m cenet_lib.data fetch {dataset}  (then put it in {where})"
+    return SectionPlan(section, chosen, synthetic, out_dir, message, get_data)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for name in args.sections:
         plan = plan_section(name, args.profile, args.data_root, args.out)
-        print("\t".join([plan.section, plan.profile, str(plan.out_dir), plan.message]))
+        print("\t".join([plan.section, plan.profile, str(plan.out_dir), plan.get_data or "-", plan.message]))
     return 0
 
 
