@@ -10,10 +10,21 @@ For each crop size (native scale, the ``crop`` input policy):
    batch 4, the engine's defaults), and of predicting one test image at its native size with 8-fold
    TTA, each measured on this machine (median of a few repeats after a warm-up);
 2. the steps every row can train so that the section fits its budget (``--budget``, 30 minutes;
-   every row gets the same steps): (budget - test images x prediction time) / summed step time;
+   every row gets the same steps): (budget - test images x prediction time - rows x overhead) /
+   summed step time, where ``--overhead`` (60 s a row) covers reading and checking the data,
+   validation, checkpoints and figures (Table II's regeneration: 1620 s wall time, of which 1327 s
+   training steps and about 190 s prediction, so about 35 s a row, rounded up for sections with a
+   validation split);
 3. CE-Net trained for that many steps on the training split minus a held-out validation split
    (``val_holdout``: the last training images where the dataset has no validation split), validated
-   (no TTA, whole images at native size) about every ``--every`` seconds: a learning curve.
+   (no TTA, at native size) about every ``--every`` seconds: a learning curve;
+4. the final model validated both ways: whole images at once, and in tiles of the training crop
+   (overlap 0.5, Gaussian blending), the context the network was trained on.
+
+With ``--tile`` the prediction cost of step 1 and the learning curve use tiles of the crop size;
+``--cost-only`` stops after step 2 and writes ``input_policy_<section>_budget.{csv,md}``: the steps
+a section's rows get at a crop size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS``
+takes.
 
 Writes ``benchmarks/results/input_policy_<section>.{csv,md,png}``: the cost, the steps and the
 validation score reached for each crop size, and the curves. The measurement is specific to the
@@ -34,11 +45,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from cenet_lib.checkpoint import load_trained_model  # noqa: E402
 from cenet_lib.config import load_config  # noqa: E402
 from cenet_lib.data import Augmentation, SegmentationDataset  # noqa: E402
 from cenet_lib.data.policy import InputPolicy  # noqa: E402
-from cenet_lib.evaluation import predict_sample  # noqa: E402
+from cenet_lib.evaluation import evaluate, predict_sample  # noqa: E402
 from cenet_lib.losses import build_loss  # noqa: E402
+from cenet_lib.metrics import summarize  # noqa: E402
 from cenet_lib.models import build_model  # noqa: E402
 from cenet_lib.provenance import device_description, git_commit  # noqa: E402
 from cenet_lib.reporting.sections import SECTIONS  # noqa: E402
@@ -88,6 +101,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the section's rows (30 min)")
     parser.add_argument("--val-holdout", type=int, default=4, help="training images held out where there is no val split")
     parser.add_argument("--every", type=float, default=30.0, help="seconds between validations")
+    parser.add_argument("--tile", action="store_true", help="predict in tiles of the crop size (cost and learning curve)")
+    parser.add_argument("--overhead", type=float, default=60.0, help="seconds a row spends outside training steps and testing")
+    parser.add_argument("--cost-only", action="store_true", help="measure costs and steps, train nothing")
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
 
@@ -99,37 +115,57 @@ def main() -> None:
     rows, curves = [], {}
     for crop in args.crops:
         size = (height if args.full_height else crop, crop)
-        policy = InputPolicy("crop", size)
+        policy = InputPolicy("crop", size, tile=size if args.tile else None)
         step_cost = {row.model: seconds_per_step(row.model, base, train_reader, policy) for row in section.rows}
         predict_cost = {row.model: seconds_per_test_image(row.model, test_reader, policy, resolve_hardware(base).amp) for row in section.rows}
         evaluation = len(test_reader) * sum(predict_cost.values())
-        steps = max(1, math.floor((args.budget - evaluation) / sum(step_cost.values())))
+        steps = max(1, math.floor((args.budget - evaluation - args.overhead * len(section.rows)) / sum(step_cost.values())))
+        costs = {"crop": f"{size[0]}x{size[1]}", "tiled": args.tile, "steps": steps, "evaluation_s": round(evaluation),
+                 **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()}}
+        if args.cost_only:
+            rows.append(costs)
+            print(costs, flush=True)
+            continue
         config = load_config("quick", overrides={
             "dataset": section.dataset, "data_root": args.data_root, "model": "cenet", "val_holdout": args.val_holdout,
-            "input_policy": "crop", "input_size": list(size), "steps": steps, "checkpoint_seconds": args.every})
+            "input_policy": "crop", "input_size": list(size), "steps": steps, "checkpoint_seconds": args.every,
+            "tile_size": list(size) if args.tile else None})
         with tempfile.TemporaryDirectory() as run_dir:
             started = time.perf_counter()
-            train(config, run_dir)
+            model_path = train(config, run_dir)
             seconds = time.perf_counter() - started
             log = pd.read_csv(Path(run_dir) / "log.csv")
+            model, _ = load_trained_model(model_path)
+            val_reader = make_reader(config, "val")
+            final = {}
+            for mode, tile in (("whole", None), ("tiled", size)):
+                table, _ = evaluate(model, val_reader, InputPolicy("crop", size, tile=tile), tta=False, amp=resolve_hardware(config).amp)
+                final[f"final_{score}_{mode}"] = float(summarize(table).loc[score.removeprefix("val_"), "mean"])
         curve = log.dropna(subset=[score])[["step", score]]
         curves[f"crop {size[0]}x{size[1]}"] = curve
-        rows.append({"crop": f"{size[0]}x{size[1]}", "steps": steps, **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()},
-                     "evaluation_s": round(evaluation), f"final_{score}": float(curve[score].iloc[-1]),
+        rows.append({**costs, f"final_{score}": float(curve[score].iloc[-1]),
                      f"best_{score}": float(curve[score].max() if higher_is_better else curve[score].min()),
-                     "cenet_train_s": round(seconds)})
+                     **final, "cenet_train_s": round(seconds)})
         print(rows[-1], flush=True)
 
     RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"input_policy_{args.section}"
+    stem = RESULTS / f"input_policy_{args.section}{'_tiled' if args.tile else ''}{'_budget' if args.cost_only else ''}"
     table = pd.DataFrame(rows)
     table.to_csv(stem.with_suffix(".csv"), index=False)
     hardware = resolve_hardware(base)
-    header = (f"# Input policy search: {args.section} (Table {section.table}), validation split\n\n"
+    header = (f"# Input policy {'budget' if args.cost_only else 'search'}: {args.section} (Table {section.table})\n\n"
               f"Device: {device_description(hardware.device)}, precision {'bf16 autocast' if hardware.amp else 'fp32'}; "
-              f"commit {git_commit()}; budget {args.budget:.0f} s for {len(section.rows)} rows; validation: "
+              f"commit {git_commit()}; budget {args.budget:.0f} s for {len(section.rows)} rows ({args.overhead:.0f} s a row "
+              f"outside steps and testing), test images predicted {'in tiles of the crop size' if args.tile else 'whole'}")
+    if args.cost_only:
+        stem.with_suffix(".md").write_text(header + ".\n\n" + table.to_markdown(index=False) + "\n")
+        print(f"Wrote {stem}.md and .csv")
+        return
+    header += ("; validation: "
               f"{'the dataset' + chr(39) + 's own val split' if 'val' in train_reader.splits else f'the last {args.val_holdout} training images'}; "
-              f"CE-Net from scratch, seed 0, `scratch` recipe (Adam 1e-3, poly), batch 4.\n\n")
+              f"CE-Net from scratch, seed 0, `scratch` recipe (Adam 1e-3, poly), batch 4. The learning curve predicts "
+              f"{'in tiles' if args.tile else 'whole images'}; `final_*_whole` and `final_*_tiled` score the final model "
+              f"both ways (tiles of the crop size, overlap 0.5, no TTA).\n\n")
     stem.with_suffix(".md").write_text(header + table.to_markdown(index=False) + "\n")
     figure, axis = plt.subplots(figsize=(6, 4))
     for label, curve in curves.items():

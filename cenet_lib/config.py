@@ -51,7 +51,7 @@ class RunConfig:
     input_policy: str = "resize"
     input_size: tuple[int, int] = (448, 448)
     input_scale: float = 1.0
-    tile_size: int | None = None  # crop policy: predict in tiles of this side (None: whole images)
+    tile_size: tuple[int, int] | None = None  # crop policy: predict in tiles of this (height, width) (None: whole images)
     tile_overlap: float = 0.5
     epochs: int = 100
     steps: int | None = None  # if set, train this many optimizer steps (rounded up to whole epochs) instead
@@ -125,14 +125,31 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 #: Settings of a profile for one paper section, over the profile's own: how its images reach the
 #: network and how long its rows train, chosen by ``benchmarks/input_policy_search.py`` on a
-#: validation split (never the test split) within the section's budget; every row of a table gets
-#: the same. Vessels (Table II): native-scale 192x192 crops beat 256 and 384 at the quick budget
-#: (validation FOV AUC 0.959, 0.952 and 0.935 after 888, 721 and 247 steps: smaller crops buy more
-#: steps; ``benchmarks/results/input_policy_vessels.md``), where resizing DRIVE to 256x256 halved
-#: its width. Sections not listed keep the profile's resize to its input_size until searched.
+#: validation split (never the test split); every row of a table gets the same steps, the most that
+#: fit the section's budget (``benchmarks/results/input_policy_<section>*_budget.md``: measured step
+#: and prediction costs, 60 s a row for the rest). Measured with CE-Net, seed 0 (``*.md`` beside):
+#:
+#: * Vessels (Table II): native-scale 192x192 crops beat 256 and 384 (validation FOV AUC 0.959,
+#:   0.952 and 0.935 after 888, 721 and 247 steps: smaller crops buy more steps), where resizing
+#:   DRIVE to 256x256 halved its width. Tiles of the crop at inference change nothing there (0.9612
+#:   against 0.9609 whole, ``input_policy_vessels_tiled.md``) and cost twice the prediction time,
+#:   so whole images are predicted. The ablations (Table VI) use the same policy, with their own steps.
+#: * Cells (Table IV): ISBI's 512x512 slices at native scale, 192x192 crops (validation V_Rand
+#:   0.977 after 1218 steps; tiled and whole prediction agree to 1e-5), whole slices predicted.
+#: * OCT (Table V): crops of the full B-scan height (496) and 256 A-scans, predicted in tiles of
+#:   that size: whole B-scans scored a validation boundary error of 25.6 px, tiles 6.6 px, with the
+#:   same weights (``input_policy_oct_tiled.md``): trained on 256-wide crops, CE-Net's context
+#:   blocks mislead it on a B-scan twice as wide (dark vitreous taken for choroid). Whole-B-scan
+#:   predictions swung between 20 and 320 px during training (``input_policy_oct.md``).
+#:
+#: Sections not listed (optic disc, lung) keep the profile's resize to its input_size: both
+#: segment one large object, and their search is still to be run.
 SECTION_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "vessels": {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 888},
+        "ablation": {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 991},
+        "cells": {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 1102},
+        "oct": {"input_policy": "crop", "input_size": (496, 256), "input_scale": 1.0, "tile_size": (496, 256), "steps": 328},
     },
 }
 
@@ -150,7 +167,7 @@ def _coerce(name: str, value: Any) -> Any:
     default = getattr(RunConfig(), name)
     if isinstance(value, str):
         value = yaml.safe_load(value)  # "1e-3" -> 0.001, "true" -> True, "[256, 256]" -> list
-    if name == "input_size":
+    if name == "input_size" or (name == "tile_size" and value is not None):
         value = (value, value) if isinstance(value, int) else tuple(value)
     elif isinstance(default, float) and isinstance(value, (int, str)):
         value = float(value)  # YAML reads "1e-3" (no dot) as a string
@@ -188,5 +205,7 @@ def config_from_checkpoint(checkpoint: dict[str, Any]) -> RunConfig:
     """The :class:`RunConfig` a checkpoint was trained with (settings added since take their defaults)."""
     saved = dict(checkpoint["config"])
     saved["input_size"] = tuple(saved["input_size"])
+    if saved.get("tile_size") is not None:
+        saved["tile_size"] = _coerce("tile_size", saved["tile_size"])
     known = {f.name for f in dataclasses.fields(RunConfig)}
     return RunConfig(**{name: value for name, value in saved.items() if name in known})

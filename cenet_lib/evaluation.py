@@ -60,7 +60,7 @@ def predict_sample(
     x = torch.from_numpy(normalize(network_input).transpose(2, 0, 1).copy())[None].to(device)
     device_type = torch.device(device).type
     with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=amp):
-        if policy.tile and max(x.shape[-2:]) > policy.tile:
+        if policy.tile and (x.shape[-2] > policy.tile[0] or x.shape[-1] > policy.tile[1]):
             probs = sliding_window_probabilities(model, x, policy.tile, policy.overlap, tta=tta)
         else:
             probs = predict_probabilities(model, x, tta=tta)

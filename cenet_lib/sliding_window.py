@@ -1,6 +1,6 @@
 """Whole-image prediction in overlapping tiles, for images too large to go through the network at
-once, as MONAI's ``sliding_window_inference`` does it: tiles of ``tile`` x ``tile`` pixels step by
-``tile * (1 - overlap)``, the last one in each row and column flush with the image's edge; each
+once, or in the context a network was trained on, as MONAI's ``sliding_window_inference`` does it:
+tiles of ``tile`` pixels (a side, or (height, width)) step by ``tile * (1 - overlap)``, the last one in each row and column flush with the image's edge; each
 tile's probabilities (with test-time augmentation when asked) are weighted by a Gaussian importance
 map (sigma = 1/8 of the tile, MONAI's ``mode="gaussian"``, nnU-Net's choice), so that the
 predictions near a tile's border, which lack context, count least (but not near a border the tile
@@ -49,19 +49,23 @@ def gaussian_importance(
 
 
 @torch.no_grad()
-def sliding_window_probabilities(model: nn.Module, images: torch.Tensor, tile: int, overlap: float = 0.5, tta: bool = True) -> torch.Tensor:
-    """Probabilities (B, K, H, W) of normalised ``images`` (B, C, H, W), predicted tile by tile."""
+def sliding_window_probabilities(
+    model: nn.Module, images: torch.Tensor, tile: int | tuple[int, int], overlap: float = 0.5, tta: bool = True
+) -> torch.Tensor:
+    """Probabilities (B, K, H, W) of normalised ``images`` (B, C, H, W), predicted tile by tile;
+    ``tile`` is a side or (height, width)."""
     height, width = images.shape[-2:]
+    tile_height, tile_width = (tile, tile) if isinstance(tile, int) else tile
     total = None
     weight_sum = torch.zeros((height, width), device=images.device)
-    for top in tile_starts(height, tile, overlap):
-        for left in tile_starts(width, tile, overlap):
-            window = images[..., top : top + tile, left : left + tile]
+    for top in tile_starts(height, tile_height, overlap):
+        for left in tile_starts(width, tile_width, overlap):
+            window = images[..., top : top + tile_height, left : left + tile_width]
             probs = predict_probabilities(model, window, tta=tta)
-            flush = ((top == 0, top + tile >= height), (left == 0, left + tile >= width))
+            flush = ((top == 0, top + tile_height >= height), (left == 0, left + tile_width >= width))
             weights = gaussian_importance(tuple(window.shape[-2:]), images.device, flush)
             if total is None:
                 total = torch.zeros((*probs.shape[:2], height, width), device=images.device)
-            total[..., top : top + tile, left : left + tile] += probs * weights
-            weight_sum[top : top + tile, left : left + tile] += weights
+            total[..., top : top + tile_height, left : left + tile_width] += probs * weights
+            weight_sum[top : top + tile_height, left : left + tile_width] += weights
     return total / weight_sum

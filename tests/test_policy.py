@@ -72,11 +72,12 @@ class Local(nn.Module):
         return self.conv(x)
 
 
-def test_tiled_and_whole_image_probabilities_agree():
+@pytest.mark.parametrize("tile", [32, (70, 24)])  # square tiles, and full-height strips (OCT B-scans)
+def test_tiled_and_whole_image_probabilities_agree(tile):
     images = torch.randn(1, 3, 70, 97)
     model = Local().eval()
     whole = torch.sigmoid(model(images))
-    tiled = sliding_window_probabilities(model, images, tile=32, overlap=0.5, tta=False)
+    tiled = sliding_window_probabilities(model, images, tile=tile, overlap=0.5, tta=False)
     assert tiled.shape == whole.shape
     assert (tiled - whole).abs().max() < 1e-3
     assert tile_starts(97, 32, 0.5) == [0, 16, 32, 48, 64, 65]  # the last tile is flush with the edge
@@ -87,9 +88,10 @@ def test_tiled_inference_through_predict_sample_with_tta():
     image = np.random.default_rng(0).integers(0, 255, (61, 83, 3), dtype=np.uint8)
     model = Local().eval()
     whole = predict_sample(model, image, InputPolicy("crop"), tta=True)
-    tiled = predict_sample(model, image, InputPolicy("crop", tile=32, overlap=0.5), tta=True)
-    assert whole.shape == tiled.shape == (1, 61, 83)
-    assert np.abs(whole - tiled).max() < 1e-3
+    for tile in (32, (61, 40)):  # a side, or (height, width): TTA transposes non-square tiles too
+        tiled = predict_sample(model, image, InputPolicy("crop", tile=tile, overlap=0.5), tta=True)
+        assert whole.shape == tiled.shape == (1, 61, 83)
+        assert np.abs(whole - tiled).max() < 1e-3
 
 
 @pytest.mark.parametrize("shape", [(61, 83), (97, 45)])
@@ -105,7 +107,11 @@ def test_policy_from_config_and_its_provenance():
     config = load_config("quick", overrides={"input_policy": "crop", "input_size": "[128, 256]", "input_scale": "1.0"})
     policy = InputPolicy.from_config(config)
     assert policy == InputPolicy("crop", (128, 256), 1.0, None, 0.5)
-    assert policy.describe() == {"input_policy": "crop", "crop_size": [128, 256], "input_scale": 1.0, "tile_size": None}
+    assert policy.describe() == {"input_policy": "crop", "crop_size": [128, 256], "input_scale": 1.0, "tile_size": None, "tile_overlap": None}
+    tiled = load_config("quick", overrides={"input_policy": "crop", "tile_size": "[496, 256]"})
+    assert InputPolicy.from_config(tiled).tile == (496, 256) and InputPolicy.from_config(tiled).describe()["tile_overlap"] == 0.5
+    assert load_config("quick", overrides={"tile_size": "192"}).tile_size == (192, 192)
+    assert load_config("quick", overrides={"tile_size": "null"}).tile_size is None
     assert InputPolicy.from_config(load_config("quick")).describe() == {"input_policy": "resize", "input_size": [256, 256]}
     with pytest.raises(ValueError, match="Unknown input policy"):
         InputPolicy("tile")

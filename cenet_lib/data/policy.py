@@ -10,6 +10,9 @@ used alike by training, evaluation, ``cenet predict`` and the notebooks.
   zero-padded up to ``size``), and inference predicts the whole rescaled image at once (the models
   pad it to their size multiple and crop the logits back) or, with ``tile`` set, in overlapping
   tiles (:mod:`cenet_lib.sliding_window`); the probabilities are rescaled back to the native size.
+  Tiles of the training crop's size show the network the context it was trained on: CE-Net's RMP
+  block pools its whole input (kernels up to 6 on a 1/32 map, so a 192-pixel crop is one pooling
+  cell), and a whole image at inference gives those features a context training never showed.
 
 Masks and regions follow the image exactly (nearest neighbour, the same crop window); a crop's
 position is drawn from the generator the dataset passes, seeded by (seed, epoch, index), so it does
@@ -60,12 +63,16 @@ class InputPolicy:
     kind: str = "resize"  # "resize" or "crop" (module docstring)
     size: tuple[int, int] = (448, 448)  # the network input (resize) or the training crop (crop)
     scale: float = 1.0  # crop: the image is rescaled by this first (1.0 = native)
-    tile: int | None = None  # crop: predict in tiles of this side (None: the whole image at once)
+    tile: tuple[int, int] | None = None  # crop: predict in tiles of this (height, width) (None: the whole image at once)
     overlap: float = 0.5  # crop: share of a tile that overlaps its neighbour
 
     def __post_init__(self) -> None:
         if self.kind not in POLICIES:
             raise ValueError(f"Unknown input policy {self.kind!r}; choose one of {', '.join(POLICIES)}.")
+        if isinstance(self.tile, int):
+            object.__setattr__(self, "tile", (self.tile, self.tile))
+        elif self.tile is not None:
+            object.__setattr__(self, "tile", tuple(self.tile))
         if self.scale <= 0 or not 0 <= self.overlap < 1:
             raise ValueError(f"input_scale must be positive and tile_overlap in [0, 1); got {self.scale} and {self.overlap}.")
 
@@ -78,7 +85,8 @@ class InputPolicy:
         """What provenance records."""
         if self.kind == "resize":
             return {"input_policy": "resize", "input_size": list(self.size)}
-        return {"input_policy": "crop", "crop_size": list(self.size), "input_scale": self.scale, "tile_size": self.tile}
+        return {"input_policy": "crop", "crop_size": list(self.size), "input_scale": self.scale,
+                "tile_size": list(self.tile) if self.tile else None, "tile_overlap": self.overlap if self.tile else None}
 
     def training_view(
         self, image: np.ndarray, mask: np.ndarray, roi: np.ndarray, rng: np.random.Generator
