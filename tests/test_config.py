@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
-from cenet_lib.config import PROFILES, RunConfig, load_config
+from cenet_lib.config import EXPECTED_SECONDS, PROFILES, SECTION_SETTINGS, RunConfig, load_config
+from cenet_lib.reporting.sections import SECTIONS
 
 
 def test_defaults_are_the_papers_recipe():
@@ -33,3 +38,27 @@ def test_bad_names_are_reported():
         load_config("smoke", "mine")
     with pytest.raises(ValueError, match="Unknown setting.*learning_rate"):
         load_config("smoke", overrides={"learning_rate": 1})
+
+
+def test_section_settings_are_the_measured_ones():
+    """Every quick section setting comes from a file the input policy search wrote: its crop, its
+    tiling and the steps that fit the budget."""
+    results = Path(__file__).parents[1] / "benchmarks" / "results"
+    sources = {"vessels": "input_policy_vessels.csv", "cells": "input_policy_cells_budget.csv",
+               "oct": "input_policy_oct_tiled_budget.csv", "ablation": "input_policy_ablation_budget.csv"}
+    assert set(SECTION_SETTINGS["quick"]) == set(sources)
+    for section, name in sources.items():
+        settings = load_config("quick", section=section)
+        crop = "x".join(str(side) for side in settings.input_size)
+        measured = pd.read_csv(results / name).set_index("crop").loc[crop]
+        assert settings.input_policy == "crop" and settings.steps == measured["steps"], section
+        assert (settings.tile_size == settings.input_size) == bool(measured.get("tiled", False)), section
+
+
+def test_expected_durations_are_the_committed_runs():
+    """The duration ``run_all.sh`` announces for a quick section is the one its committed table took
+    (the table's wall time, plus the notebook's start and figures)."""
+    tables = Path(__file__).parents[1] / "results" / "quick" / "tables"
+    for name, section in SECTIONS.items():
+        wall_seconds = json.loads((tables / f"table_{section.table}.json").read_text())["wall_seconds"]
+        assert 0 <= EXPECTED_SECONDS["quick"][name] - wall_seconds <= 120, name
