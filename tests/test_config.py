@@ -45,7 +45,7 @@ def test_section_settings_are_the_measured_ones():
     tiling and the steps that fit the budget."""
     results = Path(__file__).parents[1] / "benchmarks" / "results"
     sources = {"vessels": "input_policy_vessels.csv", "cells": "input_policy_cells_budget.csv",
-               "oct": "input_policy_oct_tiled_budget.csv", "ablation": "input_policy_ablation_budget.csv"}
+               "ablation": "input_policy_ablation_budget.csv"}
     assert set(SECTION_SETTINGS["quick"]) == set(sources)
     for section, name in sources.items():
         settings = load_config("quick", section=section)
