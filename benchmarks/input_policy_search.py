@@ -29,7 +29,7 @@ With ``--tile`` the prediction cost of step 1 and the learning curve use tiles o
 a section's rows get at a crop size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS``
 takes.
 
-Writes ``benchmarks/results/input_policy_<section>.{csv,md,png}``: the cost, the steps and the
+Writes ``benchmarks/results/input_policy_<section>[_tiled].{csv,md,png}``: the cost, the steps and the
 validation score reached for each crop size, and the curves. The measurement is specific to the
 machine and the precision used, which the output records.
 """

@@ -63,7 +63,7 @@ class InputPolicy:
     kind: str = "resize"  # "resize" or "crop" (module docstring)
     size: tuple[int, int] = (448, 448)  # the network input (resize) or the training crop (crop)
     scale: float = 1.0  # crop: the image is rescaled by this first (1.0 = native)
-    tile: tuple[int, int] | None = None  # crop: predict in tiles of this (height, width) (None: the whole image at once)
+    tile: tuple[int, int] | None = None  # crop: predict in tiles of this (height, width), an int for squares (None: whole images)
     overlap: float = 0.5  # crop: share of a tile that overlaps its neighbour
 
     def __post_init__(self) -> None:
