@@ -4,7 +4,8 @@ validation split, never on the test split.
 
     python benchmarks/input_policy_search.py --section vessels --crops 128 192 256 --data-root ../shared/data
 
-For each crop size (native scale, the ``crop`` input policy):
+For each crop size (native scale, the ``crop`` input policy; with ``--policy resize`` each size is
+instead the side every image is resized to, the ``resize`` policy of the profiles):
 
 1. the cost of a training step of every row of the section's table (U-Net, Backbone, CE-Net ...,
    batch 4, the engine's defaults) as the engine takes it, data loading and augmentation included
@@ -22,15 +23,16 @@ For each crop size (native scale, the ``crop`` input policy):
    (``val_holdout``: the last training images where the dataset has no validation split), validated
    (no TTA, at native size) about every ``--every`` seconds: a learning curve;
 4. the final model validated both ways: whole images at once, and in tiles of the training crop
-   (overlap 0.5, Gaussian blending), the context the network was trained on.
+   (overlap 0.5, Gaussian blending), the context the network was trained on (crops only: a
+   resized image is always predicted whole).
 
 With ``--tile`` the prediction cost of step 1 and the learning curve use tiles of the crop size;
-``--cost-only`` stops after step 2 and writes ``input_policy_<section>_budget.{csv,md}``: the steps
-a section's rows get at a crop size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS``
-takes.
+``--cost-only`` stops after step 2 and writes
+``input_policy_<section>[_resize][_tiled]_budget.{csv,md}``: the steps a section's rows get at a
+size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS`` takes.
 
-Writes ``benchmarks/results/input_policy_<section>[_tiled].{csv,md,png}``: the cost, the steps and the
-validation score reached for each crop size, and the curves. The measurement is specific to the
+Writes ``benchmarks/results/input_policy_<section>[_resize][_tiled].{csv,md,png}``: the cost, the
+steps and the validation score reached for each size, and the curves. The measurement is specific to the
 machine and the precision used, which the output records.
 """
 from __future__ import annotations
@@ -68,9 +70,9 @@ VALIDATION_SCORE = {"vessels": ("val_fov_auc", True), "ablation": ("val_fov_auc"
 
 def seconds_per_step(model_name: str, config, policy: InputPolicy, steps: int = 40) -> float:
     """Seconds a training step takes in the engine (loading, augmentation, forward, loss, backward,
-    optimizer) at ``policy``'s crop: ``steps`` steps of real training (rounded up to whole epochs),
+    optimizer) at ``policy``'s input size: ``steps`` steps of real training (rounded up to whole epochs),
     the first epoch left out as warm-up."""
-    trial = dataclasses.replace(config, model=model_name, input_policy="crop", input_size=policy.size, tile_size=None,
+    trial = dataclasses.replace(config, model=model_name, input_policy=policy.kind, input_size=policy.size, tile_size=None,
                                 steps=steps, checkpoint_seconds=math.inf)
     with tempfile.TemporaryDirectory() as run_dir:
         train(trial, run_dir)
@@ -89,7 +91,9 @@ def seconds_per_test_image(model_name: str, reader, policy: InputPolicy, amp: bo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", default="vessels", choices=list(SECTIONS))
-    parser.add_argument("--crops", type=int, nargs="+", default=[128, 192, 256], help="crop sides (height = width)")
+    parser.add_argument("--policy", default="crop", choices=["crop", "resize"], help="how images reach the network")
+    parser.add_argument("--crops", type=int, nargs="+", default=[128, 192, 256],
+                        help="crop sides (height = width), or resize sides with --policy resize")
     parser.add_argument("--full-height", action="store_true", help="crops span the image's full height (OCT B-scans)")
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the section's rows (30 min)")
     parser.add_argument("--val-holdout", type=int, default=4, help="training images held out where there is no val split")
@@ -99,6 +103,8 @@ def main() -> None:
     parser.add_argument("--cost-only", action="store_true", help="measure costs and steps, train nothing")
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
+    if args.policy == "resize" and (args.tile or args.full_height):
+        parser.error("--tile and --full-height describe crops; the resize policy predicts the resized image whole")
 
     section = SECTIONS[args.section]
     score, higher_is_better = VALIDATION_SCORE[args.section]
@@ -108,7 +114,7 @@ def main() -> None:
     rows, curves = [], {}
     for crop in args.crops:
         size = (height if args.full_height else crop, crop)
-        policy = InputPolicy("crop", size, tile=size if args.tile else None)
+        policy = InputPolicy(args.policy, size, tile=size if args.tile else None)
         models = sorted({row.model for row in section.rows})
         step_cost = {model: seconds_per_step(model, base, policy) for model in models}
         predict_cost = {model: seconds_per_test_image(model, test_reader, policy, resolve_hardware(base).amp) for model in models}
@@ -116,7 +122,7 @@ def main() -> None:
         evaluation = len(test_reader) * sum(predict_cost[row.model] for row in section.rows)
         row_steps = sum(step_cost[row.model] for row in section.rows)
         steps = max(1, math.floor((args.budget - evaluation - args.overhead * len(section.rows)) / row_steps))
-        costs = {"crop": f"{size[0]}x{size[1]}", "tiled": args.tile, "steps": steps, "evaluation_s": round(evaluation),
+        costs = {args.policy: f"{size[0]}x{size[1]}", "tiled": args.tile, "steps": steps, "evaluation_s": round(evaluation),
                  **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()}}
         if args.cost_only:
             rows.append(costs)
@@ -124,7 +130,7 @@ def main() -> None:
             continue
         config = load_config("quick", overrides={
             "dataset": section.dataset, "data_root": args.data_root, "model": "cenet", "val_holdout": args.val_holdout,
-            "input_policy": "crop", "input_size": list(size), "steps": steps, "checkpoint_seconds": args.every,
+            "input_policy": args.policy, "input_size": list(size), "steps": steps, "checkpoint_seconds": args.every,
             "tile_size": list(size) if args.tile else None})
         with tempfile.TemporaryDirectory() as run_dir:
             started = time.perf_counter()
@@ -134,18 +140,20 @@ def main() -> None:
             model, _ = load_trained_model(model_path)
             val_reader = make_reader(config, "val")
             final = {}
-            for mode, tile in (("whole", None), ("tiled", size)):
-                table, _ = evaluate(model, val_reader, InputPolicy("crop", size, tile=tile), tta=False, amp=resolve_hardware(config).amp)
+            modes = (("whole", None), ("tiled", size)) if args.policy == "crop" else (("whole", None),)
+            for mode, tile in modes:
+                table, _ = evaluate(model, val_reader, InputPolicy(args.policy, size, tile=tile), tta=False, amp=resolve_hardware(config).amp)
                 final[f"final_{score}_{mode}"] = float(summarize(table).loc[score.removeprefix("val_"), "mean"])
         curve = log.dropna(subset=[score])[["step", score]]
-        curves[f"crop {size[0]}x{size[1]}"] = curve
+        curves[f"{args.policy} {size[0]}x{size[1]}"] = curve
         rows.append({**costs, f"final_{score}": float(curve[score].iloc[-1]),
                      f"best_{score}": float(curve[score].max() if higher_is_better else curve[score].min()),
                      **final, "cenet_train_s": round(seconds)})
         print(rows[-1], flush=True)
 
     RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"input_policy_{args.section}{'_tiled' if args.tile else ''}{'_budget' if args.cost_only else ''}"
+    suffix = ("_resize" if args.policy == "resize" else "") + ("_tiled" if args.tile else "") + ("_budget" if args.cost_only else "")
+    stem = RESULTS / f"input_policy_{args.section}{suffix}"
     table = pd.DataFrame(rows)
     table.to_csv(stem.with_suffix(".csv"), index=False)
     hardware = resolve_hardware(base)
@@ -160,13 +168,14 @@ def main() -> None:
     header += ("; validation: "
               f"{'the dataset' + chr(39) + 's own val split' if 'val' in train_reader.splits else f'the last {args.val_holdout} training images'}; "
               f"CE-Net from scratch, seed 0, `scratch` recipe (Adam 1e-3, poly), batch 4. The learning curve predicts "
-              f"{'in tiles' if args.tile else 'whole images'}; `final_*_whole` and `final_*_tiled` score the final model "
-              f"both ways (tiles of the crop size, overlap 0.5, no TTA).\n\n")
+              f"{'in tiles' if args.tile else 'whole images'}; "
+              + ("`final_*_whole` and `final_*_tiled` score the final model both ways (tiles of the crop size, overlap 0.5, no TTA).\n\n"
+                 if args.policy == "crop" else "`final_*_whole` scores the final model (no TTA).\n\n"))
     stem.with_suffix(".md").write_text(header + table.to_markdown(index=False) + "\n")
     figure, axis = plt.subplots(figsize=(6, 4))
     for label, curve in curves.items():
         axis.plot(curve["step"], curve[score], marker="o", label=label)
-    axis.set(xlabel="training step", ylabel=score.replace("val_", "validation "), title=f"{args.section}: CE-Net, native-scale crops")
+    axis.set(xlabel="training step", ylabel=score.replace("val_", "validation "), title=f"{args.section}: CE-Net, {args.policy} policy")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()

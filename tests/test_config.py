@@ -41,17 +41,17 @@ def test_bad_names_are_reported():
 
 
 def test_section_settings_are_the_measured_ones():
-    """Every quick section setting comes from a file the input policy search wrote: its crop, its
-    tiling and the steps that fit the budget."""
+    """Every quick section setting comes from a file the input policy search wrote: its policy, its
+    size, its tiling and the steps that fit the budget."""
     results = Path(__file__).parents[1] / "benchmarks" / "results"
     sources = {"vessels": "input_policy_vessels.csv", "cells": "input_policy_cells_budget.csv",
-               "ablation": "input_policy_ablation_budget.csv"}
+               "ablation": "input_policy_ablation_budget.csv", "oct": "input_policy_oct_resize_budget.csv"}
     assert set(SECTION_SETTINGS["quick"]) == set(sources)
     for section, name in sources.items():
         settings = load_config("quick", section=section)
-        crop = "x".join(str(side) for side in settings.input_size)
-        measured = pd.read_csv(results / name).set_index("crop").loc[crop]
-        assert settings.input_policy == "crop" and settings.steps == measured["steps"], section
+        size = "x".join(str(side) for side in settings.input_size)
+        measured = pd.read_csv(results / name).set_index(settings.input_policy).loc[size]
+        assert settings.steps == measured["steps"], section
         assert (settings.tile_size == settings.input_size) == bool(measured.get("tiled", False)), section
 
 

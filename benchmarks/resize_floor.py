@@ -1,0 +1,77 @@
+"""The error a resize costs before any training: a perfect network at the resized size.
+
+    python benchmarks/resize_floor.py --section oct --sizes 256 448 --data-root ../shared/data
+
+For each image of a split, the reference mask is resized to the network's input size the way
+training sees it (nearest neighbour, as the ``resize`` policy of :mod:`cenet_lib.data.policy`), turned into
+one-hot "probabilities", brought back to the native size the way predictions are (bilinear, as
+:func:`cenet_lib.evaluation.predict_sample` does) and scored against the native reference with the
+section's own metric (:func:`cenet_lib.evaluation.score_sample`). The result is the floor the
+``resize`` policy puts under a table's numbers: no network trained at that size can be scored
+better than the targets it was trained on, on average.
+
+Writes ``benchmarks/results/resize_floor_<section>.{csv,md}``. Uses the validation split where the
+dataset has one (the test split is for the tables), else the training split.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from cenet_lib.config import load_config
+from cenet_lib.data.transforms import resize
+from cenet_lib.evaluation import score_sample
+from cenet_lib.provenance import git_commit
+from cenet_lib.reporting.sections import SECTIONS
+from cenet_lib.training import make_reader
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def oracle_probabilities(mask: np.ndarray, size: tuple[int, int], num_classes: int) -> np.ndarray:
+    """(K, H, W) probabilities of a network that reproduces ``mask`` resized to ``size`` exactly,
+    brought back to the mask's native (H, W)."""
+    target = resize(mask, size, nearest=True)
+    one_hot = np.eye(num_classes, dtype=np.float32)[target.astype(np.int64)]  # (h, w, K)
+    probs = torch.from_numpy(one_hot.transpose(2, 0, 1))[None]
+    return F.interpolate(probs, size=mask.shape, mode="bilinear", align_corners=False)[0].numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", default="oct", choices=["oct"], help="sections scored from label maps")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 448], help="resize sides (height = width)")
+    parser.add_argument("--data-root", default=None)
+    args = parser.parse_args()
+
+    section = SECTIONS[args.section]
+    config = load_config("quick", section=args.section, overrides={"dataset": section.dataset, "data_root": args.data_root})
+    reader = make_reader(config, "train")
+    split = "val" if "val" in reader.splits else "train"
+    reader = make_reader(config, split)
+    rows = []
+    for side in args.sizes:
+        scores = pd.DataFrame([score_sample(args.section, oracle_probabilities(sample.mask, (side, side), reader.num_classes), sample)
+                               for sample in reader])
+        rows.append({"resize": f"{side}x{side}", "images": len(scores),
+                     **{column: round(float(scores[column].mean()), 3) for column in scores if column.startswith("boundary_")}})
+        print(rows[-1], flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"resize_floor_{args.section}"
+    table = pd.DataFrame(rows)
+    table.to_csv(stem.with_suffix(".csv"), index=False)
+    stem.with_suffix(".md").write_text(
+        f"# The resize policy's floor: {args.section} (Table {section.table}), {split} split\n\n"
+        f"A perfect network at the resized size (the training targets, resized by nearest neighbour, "
+        f"brought back bilinearly), scored at native size with the table's metric (pixels); commit {git_commit()}.\n\n"
+        + table.to_markdown(index=False) + "\n")
+    print(f"Wrote {stem}.md and .csv")
+
+
+if __name__ == "__main__":
+    main()
