@@ -9,10 +9,12 @@ instead the side every image is resized to, the ``resize`` policy of the profile
 
 1. the cost of a training step of every row of the section's table (U-Net, Backbone, CE-Net ...,
    batch 4, the engine's defaults) as the engine takes it, data loading and augmentation included
-   (40 steps of real training, the first epoch left out), and of predicting one test image at its
-   native size with 8-fold TTA, each measured on this machine. A first version timed a step on one
-   fixed batch and missed 10-37% of the real cost (Table IV's regeneration: U-Net 0.90 s a step
-   against 0.82, CE-Net 0.49 against 0.36), which took that section to 2005 s;
+   (40 steps of real training and at least two epochs, the first left out), and of predicting one
+   test image at its native size with 8-fold TTA, each measured on this machine. A first version
+   timed a step on one fixed batch and missed 10-37% of the real cost (Table IV's regeneration:
+   U-Net 0.90 s a step against 0.82, CE-Net 0.49 against 0.36), which took that section to 2005 s.
+   Full runs still take up to 24% longer a step than this measures (Tables III, V and VI; the
+   cause is not found yet, see ``cenet_lib/config.py``);
 2. the steps every row can train so that the section fits its budget (``--budget``, 30 minutes;
    every row gets the same steps): (budget - test images x prediction time - rows x overhead) /
    summed step time, where ``--overhead`` (60 s a row) covers reading and checking the data,
@@ -68,10 +70,11 @@ VALIDATION_SCORE = {"vessels": ("val_fov_auc", True), "ablation": ("val_fov_auc"
                     "lung": ("val_overlap_error", False), "optic_disc": ("val_overlap_error", False), "cells": ("val_v_rand", True)}
 
 
-def seconds_per_step(model_name: str, config, policy: InputPolicy, steps: int = 40) -> float:
+def seconds_per_step(model_name: str, config, policy: InputPolicy, train_images: int, steps: int = 40) -> float:
     """Seconds a training step takes in the engine (loading, augmentation, forward, loss, backward,
-    optimizer) at ``policy``'s input size: ``steps`` steps of real training (rounded up to whole epochs),
-    the first epoch left out as warm-up."""
+    optimizer) at ``policy``'s input size: ``steps`` steps of real training (rounded up to whole epochs,
+    and at least two of ``train_images`` images), the first epoch left out as warm-up."""
+    steps = max(steps, 2 * math.ceil(train_images / config.batch_size))
     trial = dataclasses.replace(config, model=model_name, input_policy=policy.kind, input_size=policy.size, tile_size=None,
                                 steps=steps, checkpoint_seconds=math.inf)
     with tempfile.TemporaryDirectory() as run_dir:
@@ -116,7 +119,7 @@ def main() -> None:
         size = (height if args.full_height else crop, crop)
         policy = InputPolicy(args.policy, size, tile=size if args.tile else None)
         models = sorted({row.model for row in section.rows})
-        step_cost = {model: seconds_per_step(model, base, policy) for model in models}
+        step_cost = {model: seconds_per_step(model, base, policy, len(train_reader)) for model in models}
         predict_cost = {model: seconds_per_test_image(model, test_reader, policy, resolve_hardware(base).amp) for model in models}
         # every row counts, also two rows of one model (CE-Net with Dice and with CE in Table V)
         evaluation = len(test_reader) * sum(predict_cost[row.model] for row in section.rows)
