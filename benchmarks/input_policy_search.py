@@ -2,7 +2,7 @@
 held-out quality for a section, within the section's time on this CPU. Settings are chosen on a
 validation split, never on the test split.
 
-    python benchmarks/input_policy_search.py --section vessels --crops 128 192 256 --data-root ../shared/data
+    python benchmarks/input_policy_search.py --section vessels --sizes 128 192 256 --data-root ../shared/data
 
 For each crop size (native scale, the ``crop`` input policy; with ``--policy resize`` each size is
 instead the side every image is resized to, the ``resize`` policy of the profiles):
@@ -95,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", default="vessels", choices=list(SECTIONS))
     parser.add_argument("--policy", default="crop", choices=["crop", "resize"], help="how images reach the network")
-    parser.add_argument("--crops", type=int, nargs="+", default=[128, 192, 256],
+    parser.add_argument("--sizes", "--crops", type=int, nargs="+", default=[128, 192, 256],
                         help="crop sides (height = width), or resize sides with --policy resize")
     parser.add_argument("--full-height", action="store_true", help="crops span the image's full height (OCT B-scans)")
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the section's rows (30 min)")
@@ -115,8 +115,8 @@ def main() -> None:
     train_reader, test_reader = make_reader(base, "train"), make_reader(base, "test")
     height = train_reader[0].image.shape[0]
     rows, curves = [], {}
-    for crop in args.crops:
-        size = (height if args.full_height else crop, crop)
+    for side in args.sizes:
+        size = (height if args.full_height else side, side)
         policy = InputPolicy(args.policy, size, tile=size if args.tile else None)
         models = sorted({row.model for row in section.rows})
         step_cost = {model: seconds_per_step(model, base, policy, len(train_reader)) for model in models}

@@ -3,10 +3,11 @@
     python benchmarks/resize_floor.py --section oct --sizes 256 448 --data-root ../shared/data
 
 For each image of a split, the reference mask is resized to the network's input size the way
-training sees it (nearest neighbour, as the ``resize`` policy of :mod:`cenet_lib.data.policy`), turned into
-one-hot "probabilities", brought back to the native size the way predictions are (bilinear, as
-:func:`cenet_lib.evaluation.predict_sample` does) and scored against the native reference with the
-section's own metric (:func:`cenet_lib.evaluation.score_sample`). The result is the floor the
+training sees it (nearest neighbour, the ``resize`` policy of :mod:`cenet_lib.data.policy`), turned
+into one-hot "probabilities", brought back to the native size the way predictions are
+(:meth:`~cenet_lib.data.policy.InputPolicy.to_native`, which
+:func:`~cenet_lib.evaluation.predict_sample` calls) and scored against the native reference with
+the section's own metric (:func:`cenet_lib.evaluation.score_sample`). The result is the floor the
 ``resize`` policy puts under a table's numbers: no network trained at that size can be scored
 better than the targets it was trained on, on average.
 
@@ -21,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from cenet_lib.config import load_config
+from cenet_lib.data.policy import InputPolicy
 from cenet_lib.data.transforms import resize
 from cenet_lib.evaluation import score_sample
 from cenet_lib.provenance import git_commit
@@ -39,7 +40,7 @@ def oracle_probabilities(mask: np.ndarray, size: tuple[int, int], num_classes: i
     target = resize(mask, size, nearest=True)
     one_hot = np.eye(num_classes, dtype=np.float32)[target.astype(np.int64)]  # (h, w, K)
     probs = torch.from_numpy(one_hot.transpose(2, 0, 1))[None]
-    return F.interpolate(probs, size=mask.shape, mode="bilinear", align_corners=False)[0].numpy()
+    return InputPolicy("resize", size).to_native(probs, mask.shape)[0].numpy()
 
 
 def main() -> None:
@@ -66,7 +67,7 @@ def main() -> None:
     table = pd.DataFrame(rows)
     table.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".md").write_text(
-        f"# The resize policy's floor: {args.section} (Table {section.table}), {split} split\n\n"
+        f"# The resize policy's floor: {args.section} (Table {section.table}), {reader.name} (real data), {split} split\n\n"
         f"A perfect network at the resized size (the training targets, resized by nearest neighbour, "
         f"brought back bilinearly), scored at native size with the table's metric (pixels); commit {git_commit()}.\n\n"
         + table.to_markdown(index=False) + "\n")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
@@ -64,9 +63,7 @@ def predict_sample(
             probs = sliding_window_probabilities(model, x, policy.tile, policy.overlap, tta=tta)
         else:
             probs = predict_probabilities(model, x, tta=tta)
-    if probs.shape[-2:] != (height, width):
-        probs = F.interpolate(probs, size=(height, width), mode="bilinear", align_corners=False)
-    return probs[0].float().cpu().numpy()
+    return policy.to_native(probs, (height, width))[0].float().cpu().numpy()
 
 
 def _binary(prob: np.ndarray, mask: np.ndarray, roi: np.ndarray | None, threshold: float, prefix: str = "") -> dict:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from cenet_lib.config import EXPECTED_SECONDS, PROFILES, SECTION_SETTINGS, RunConfig, load_config
+from cenet_lib.data.policy import InputPolicy
 from cenet_lib.reporting.sections import SECTIONS
 
 
@@ -62,3 +63,15 @@ def test_expected_durations_are_the_committed_runs():
     for name, section in SECTIONS.items():
         wall_seconds = json.loads((tables / f"table_{section.table}.json").read_text())["wall_seconds"]
         assert 0 <= EXPECTED_SECONDS["quick"][name] - wall_seconds <= 120, name
+
+
+def test_committed_quick_tables_follow_the_current_settings():
+    """A committed quick table was trained with the input policy and steps its section has now: a
+    change to ``SECTION_SETTINGS`` or the profile leaves no table silently stale."""
+    tables = Path(__file__).parents[1] / "results" / "quick" / "tables"
+    for name, section in SECTIONS.items():
+        provenance = json.loads((tables / f"table_{section.table}.json").read_text())
+        config = load_config("quick", section=name)
+        policy = InputPolicy.from_config(config).describe()
+        assert {key: provenance.get(key) for key in policy} == policy, name
+        assert provenance["epochs_or_steps"] == config.steps, name

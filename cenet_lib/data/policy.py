@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from .transforms import resize
 
@@ -104,6 +106,14 @@ class InputPolicy:
     def inference_view(self, image: np.ndarray) -> np.ndarray:
         """The network's inference input: the resized image, or the whole rescaled image."""
         return resize(image, self.size, nearest=False) if self.kind == "resize" else rescale(image, self.scale, False)
+
+    @staticmethod
+    def to_native(probs: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The network's probabilities (N, K, h, w) brought back to the image's native ``size``
+        (bilinear; unchanged when they are already that size): the inverse of :meth:`inference_view`."""
+        if tuple(probs.shape[-2:]) == tuple(size):
+            return probs
+        return F.interpolate(probs, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 def as_policy(policy: InputPolicy | tuple[int, int] | None) -> InputPolicy:
