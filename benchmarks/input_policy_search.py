@@ -5,19 +5,21 @@ validation split, never on the test split.
     python benchmarks/input_policy_search.py --section vessels --sizes 128 192 256 --data-root ../shared/data
 
 For each crop size (native scale, the ``crop`` input policy; with ``--policy resize`` each size is
-instead the side every image is resized to, the ``resize`` policy of the profiles):
+instead the size every image is resized to, the ``resize`` policy of the profiles; a size is a side,
+``192``, or height x width, ``384x192``):
 
 1. the cost of a training step of every row of the section's table (U-Net, Backbone, CE-Net ...,
    batch 4, the engine's defaults) as the engine takes it, data loading and augmentation included
    (40 steps of real training and at least two epochs, the first left out), and of predicting one
-   test image at its native size with 8-fold TTA, each measured on this machine. A first version
-   timed a step on one fixed batch and missed 10-37% of the real cost (Table IV's regeneration:
+   test image at its native size with test-time augmentation over the run's flips, each measured
+   on this machine. A first version timed a step on one fixed batch and missed 10-37% of the real cost (Table IV's regeneration:
    U-Net 0.90 s a step against 0.82, CE-Net 0.49 against 0.36), which took that section to 2005 s.
-   Full runs still take up to 24% longer a step than this measures (Tables III, V and VI; the
-   cause is not found yet, see ``cenet_lib/config.py``);
+   This CPU's speed varies by about 10% from hour to hour, and some full runs took up to 24%
+   longer a step than this measured (``cenet_lib/config.py``); the steps carry no margin for it;
 2. the steps every row can train so that the section fits its budget (``--budget``, 30 minutes;
    every row gets the same steps): (budget - test images x prediction time - rows x overhead) /
-   summed step time, where ``--overhead`` (60 s a row) covers reading and checking the data,
+   summed step time, rounded down to whole epochs (the engine rounds a step count up to them; the
+   lung's 601 steps became 648 and took Table III 12 s over its budget), where ``--overhead`` (60 s a row) covers reading and checking the data,
    validation, checkpoints and figures (Table IV's regeneration: 2005 s wall time, of which 1900 s
    training steps and about 33 s prediction, so about 24 s a row, rounded up for sections with a
    validation split);
@@ -29,11 +31,12 @@ instead the side every image is resized to, the ``resize`` policy of the profile
    resized image is always predicted whole).
 
 With ``--tile`` the prediction cost of step 1 and the learning curve use tiles of the crop size;
+``--flips horizontal`` trains with left-right flips only (``cenet_lib.data.transforms.FLIPS``);
 ``--cost-only`` stops after step 2 and writes
-``input_policy_<section>[_resize][_tiled]_budget.{csv,md}``: the steps a section's rows get at a
+``input_policy_<section>[_resize][_tiled][_horizontal-flips]_budget.{csv,md}``: the steps a section's rows get at a
 size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS`` takes.
 
-Writes ``benchmarks/results/input_policy_<section>[_resize][_tiled].{csv,md,png}``: the cost, the
+Writes ``benchmarks/results/input_policy_<section>[_resize][_tiled][_horizontal-flips].{csv,md,png}``: the cost, the
 steps and the validation score reached for each size, and the curves. The measurement is specific to the
 machine and the precision used, which the output records.
 """
@@ -55,7 +58,8 @@ import torch  # noqa: E402
 
 from cenet_lib.checkpoint import load_trained_model  # noqa: E402
 from cenet_lib.config import load_config  # noqa: E402
-from cenet_lib.data.policy import InputPolicy  # noqa: E402
+from cenet_lib.data.policy import InputPolicy, parse_size  # noqa: E402
+from cenet_lib.data.transforms import FLIPS  # noqa: E402
 from cenet_lib.evaluation import evaluate, predict_sample  # noqa: E402
 from cenet_lib.metrics import summarize  # noqa: E402
 from cenet_lib.models import build_model  # noqa: E402
@@ -85,7 +89,7 @@ def seconds_per_step(model_name: str, config, policy: InputPolicy, train_images:
 
 
 def seconds_per_test_image(model_name: str, reader, policy: InputPolicy, amp: bool) -> float:
-    """Time to predict one test image at its native size with 8-fold TTA."""
+    """Time to predict one test image at its native size with test-time augmentation over ``policy``'s flips."""
     model = build_model(model_name, reader.num_classes, reader.in_channels).eval().to(memory_format=torch.channels_last)
     image = reader[0].image
     return median_seconds(lambda: predict_sample(model, image, policy, tta=True, amp=amp), 1, torch.device("cpu"))
@@ -95,9 +99,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", default="vessels", choices=list(SECTIONS))
     parser.add_argument("--policy", default="crop", choices=["crop", "resize"], help="how images reach the network")
-    parser.add_argument("--sizes", "--crops", type=int, nargs="+", default=[128, 192, 256],
-                        help="crop sides (height = width), or resize sides with --policy resize")
+    parser.add_argument("--sizes", "--crops", type=parse_size, nargs="+", default=[(128, 128), (192, 192), (256, 256)],
+                        help="crop sizes, or resize sizes with --policy resize: a side (192) or height x width")
     parser.add_argument("--full-height", action="store_true", help="crops span the image's full height (OCT B-scans)")
+    parser.add_argument("--flips", default="dihedral", choices=list(FLIPS),
+                        help="the flips training draws from and TTA averages (transforms.FLIPS)")
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the section's rows (30 min)")
     parser.add_argument("--val-holdout", type=int, default=4, help="training images held out where there is no val split")
     parser.add_argument("--every", type=float, default=30.0, help="seconds between validations")
@@ -111,13 +117,17 @@ def main() -> None:
 
     section = SECTIONS[args.section]
     score, higher_is_better = VALIDATION_SCORE[args.section]
-    base = load_config("quick", overrides={"dataset": section.dataset, "data_root": args.data_root, "val_holdout": args.val_holdout})
+    base = load_config("quick", overrides={"dataset": section.dataset, "data_root": args.data_root,
+                                           "val_holdout": args.val_holdout, "flips": args.flips})
     train_reader, test_reader = make_reader(base, "train"), make_reader(base, "test")
+    # a table's rows train on the whole training split (no held-out images), in epochs of this many steps
+    full_train = make_reader(dataclasses.replace(base, val_holdout=0), "train")
+    epoch_steps = math.ceil(len(full_train) / base.batch_size)
     height = train_reader[0].image.shape[0]
     rows, curves = [], {}
-    for side in args.sizes:
-        size = (height if args.full_height else side, side)
-        policy = InputPolicy(args.policy, size, tile=size if args.tile else None)
+    for crop in args.sizes:
+        size = (height if args.full_height else crop[0], crop[1])
+        policy = InputPolicy(args.policy, size, tile=size if args.tile else None, flips=FLIPS[args.flips])
         models = sorted({row.model for row in section.rows})
         step_cost = {model: seconds_per_step(model, base, policy, len(train_reader)) for model in models}
         predict_cost = {model: seconds_per_test_image(model, test_reader, policy, resolve_hardware(base).amp) for model in models}
@@ -125,6 +135,8 @@ def main() -> None:
         evaluation = len(test_reader) * sum(predict_cost[row.model] for row in section.rows)
         row_steps = sum(step_cost[row.model] for row in section.rows)
         steps = max(1, math.floor((args.budget - evaluation - args.overhead * len(section.rows)) / row_steps))
+        # the engine rounds steps up to whole epochs of the section's full training split: round down to them
+        steps = max(epoch_steps, steps // epoch_steps * epoch_steps)
         costs = {args.policy: f"{size[0]}x{size[1]}", "tiled": args.tile, "steps": steps, "evaluation_s": round(evaluation),
                  **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()}}
         if args.cost_only:
@@ -134,7 +146,7 @@ def main() -> None:
         config = load_config("quick", overrides={
             "dataset": section.dataset, "data_root": args.data_root, "model": "cenet", "val_holdout": args.val_holdout,
             "input_policy": args.policy, "input_size": list(size), "steps": steps, "checkpoint_seconds": args.every,
-            "tile_size": list(size) if args.tile else None})
+            "tile_size": list(size) if args.tile else None, "flips": args.flips})
         with tempfile.TemporaryDirectory() as run_dir:
             started = time.perf_counter()
             model_path = train(config, run_dir)
@@ -155,7 +167,8 @@ def main() -> None:
         print(rows[-1], flush=True)
 
     RESULTS.mkdir(exist_ok=True)
-    suffix = ("_resize" if args.policy == "resize" else "") + ("_tiled" if args.tile else "") + ("_budget" if args.cost_only else "")
+    suffix = ("_resize" if args.policy == "resize" else "") + ("_tiled" if args.tile else "") + \
+        (f"_{args.flips}-flips" if args.flips != "dihedral" else "") + ("_budget" if args.cost_only else "")
     stem = RESULTS / f"input_policy_{args.section}{suffix}"
     table = pd.DataFrame(rows)
     table.to_csv(stem.with_suffix(".csv"), index=False)
@@ -163,7 +176,8 @@ def main() -> None:
     header = (f"# Input policy {'budget' if args.cost_only else 'search'}: {args.section} (Table {section.table})\n\n"
               f"Device: {device_description(hardware.device)}, precision {'bf16 autocast' if hardware.amp else 'fp32'}; "
               f"commit {git_commit()}; budget {args.budget:.0f} s for {len(section.rows)} rows ({args.overhead:.0f} s a row "
-              f"outside steps and testing), test images predicted {'in tiles of the crop size' if args.tile else 'whole'}")
+              f"outside steps and testing), test images predicted {'in tiles of the crop size' if args.tile else 'whole'}; "
+              f"training flips: {args.flips} ({len(FLIPS[args.flips])})")
     if args.cost_only:
         stem.with_suffix(".md").write_text(header + ".\n\n" + table.to_markdown(index=False) + "\n")
         print(f"Wrote {stem}.md and .csv")

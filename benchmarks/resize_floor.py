@@ -1,6 +1,6 @@
 """The error a resize costs before any training: a perfect network at the resized size.
 
-    python benchmarks/resize_floor.py --section oct --sizes 256 448 --data-root ../shared/data
+    python benchmarks/resize_floor.py --section oct --sizes 256 448 384x192 --data-root ../shared/data
 
 For each image of a split, the reference mask is resized to the network's input size the way
 training sees it (nearest neighbour, the ``resize`` policy of :mod:`cenet_lib.data.policy`), turned
@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from cenet_lib.config import load_config
-from cenet_lib.data.policy import InputPolicy
+from cenet_lib.data.policy import InputPolicy, parse_size
 from cenet_lib.data.transforms import resize
 from cenet_lib.evaluation import score_sample
 from cenet_lib.provenance import git_commit
@@ -46,7 +46,8 @@ def oracle_probabilities(mask: np.ndarray, size: tuple[int, int], num_classes: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", default="oct", choices=["oct"], help="sections scored from label maps")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 448], help="resize sides (height = width)")
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(256, 256), (448, 448)],
+                        help="resize sizes: a side (256) or height x width (384x192)")
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
 
@@ -56,10 +57,10 @@ def main() -> None:
     split = "val" if "val" in reader.splits else "train"
     reader = make_reader(config, split)
     rows = []
-    for side in args.sizes:
-        scores = pd.DataFrame([score_sample(args.section, oracle_probabilities(sample.mask, (side, side), reader.num_classes), sample)
+    for size in args.sizes:
+        scores = pd.DataFrame([score_sample(args.section, oracle_probabilities(sample.mask, size, reader.num_classes), sample)
                                for sample in reader])
-        rows.append({"resize": f"{side}x{side}", "images": len(scores),
+        rows.append({"resize": f"{size[0]}x{size[1]}", "images": len(scores),
                      **{column: round(float(scores[column].mean()), 3) for column in scores if column.startswith("boundary_")}})
         print(rows[-1], flush=True)
     RESULTS.mkdir(exist_ok=True)

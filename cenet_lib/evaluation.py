@@ -52,17 +52,18 @@ def predict_sample(
     amp: bool = False,
 ) -> np.ndarray:
     """Probabilities (K, H, W) at the image's own size for one (H, W, C) image, the image reaching
-    the network as ``policy`` says (:func:`as_policy`)."""
+    the network as ``policy`` says (:func:`as_policy`); with ``tta``, averaged over the policy's flips."""
     policy = as_policy(policy)
     height, width = image.shape[:2]
     network_input = policy.inference_view(image)
     x = torch.from_numpy(normalize(network_input).transpose(2, 0, 1).copy())[None].to(device)
     device_type = torch.device(device).type
     with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=amp):
+        flips = policy.flips if tta else False
         if policy.tile and (x.shape[-2] > policy.tile[0] or x.shape[-1] > policy.tile[1]):
-            probs = sliding_window_probabilities(model, x, policy.tile, policy.overlap, tta=tta)
+            probs = sliding_window_probabilities(model, x, policy.tile, policy.overlap, tta=flips)
         else:
-            probs = predict_probabilities(model, x, tta=tta)
+            probs = predict_probabilities(model, x, tta=flips)
     return policy.to_native(probs, (height, width))[0].float().cpu().numpy()
 
 

@@ -50,10 +50,11 @@ def gaussian_importance(
 
 @torch.no_grad()
 def sliding_window_probabilities(
-    model: nn.Module, images: torch.Tensor, tile: int | tuple[int, int], overlap: float = 0.5, tta: bool = True
+    model: nn.Module, images: torch.Tensor, tile: int | tuple[int, int], overlap: float = 0.5,
+    tta: bool | tuple[int, ...] = True,
 ) -> torch.Tensor:
     """Probabilities (B, K, H, W) of normalised ``images`` (B, C, H, W), predicted tile by tile;
-    ``tile`` is a side or (height, width)."""
+    ``tile`` is a side or (height, width), ``tta`` as :func:`~cenet_lib.tta.predict_probabilities` takes it."""
     height, width = images.shape[-2:]
     tile_height, tile_width = (tile, tile) if isinstance(tile, int) else tile
     total = None

@@ -318,7 +318,8 @@ def train(
     if main_process:
         warn_sgd_from_scratch(config, model)
     model = hardware.place(model)
-    dataset = SegmentationDataset(reader, InputPolicy.from_config(config), Augmentation() if config.augment else None, seed=config.seed)
+    policy = InputPolicy.from_config(config)
+    dataset = SegmentationDataset(reader, policy, Augmentation(flips=policy.flips) if config.augment else None, seed=config.seed)
     sampler = EpochBatches(len(dataset), config.batch_size, config.seed, hardware.rank, hardware.world_size)
     steps_per_epoch = len(sampler.batches(0))
     epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else config.epochs

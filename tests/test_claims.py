@@ -7,7 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cenet_lib.reporting.claims import CLAIMS, Claim, bootstrap_interval, ledger, paired_differences, verdict, write_ledger
+from cenet_lib.reporting.claims import (
+    CLAIMS,
+    Claim,
+    bootstrap_interval,
+    ledger,
+    paired_differences,
+    setup_differences,
+    verdict,
+    write_ledger,
+)
 
 CLAIM = Claim("II", "CE-Net", "U-Net", "fov_auc", "AUC (FOV)", True, "test")
 ERROR_CLAIM = Claim("I", "CE-Net", "U-Net", "overlap_error", "overlap error", False, "test")
@@ -85,6 +94,9 @@ def test_ledger_files_and_not_run_tables(tmp_path):
     chosen = result[result["claim"] == "Table II: CE-Net > U-Net in AUC (FOV)"].iloc[0]
     assert chosen["verdict"] == "supported" and chosen["n_images"] == 20
     assert "from scratch" in chosen["differs_from_paper"] and "one seed" in chosen["differs_from_paper"]
+    assert "flips" not in chosen["differs_from_paper"]
+    caveats = setup_differences({"profile": "quick", "flips": "horizontal"}, None)
+    assert "horizontal flips only, not the paper's eight" in caveats
     assert set(result.loc[result["table"] == "III", "verdict"]) == {"not run"}
     backbone = result[result["claim"] == "Table II: CE-Net > Backbone in AUC (FOV)"].iloc[0]
     assert backbone["verdict"] == "not run"  # no Backbone scores in this file

@@ -8,7 +8,7 @@ from torch import nn
 
 from cenet_lib.config import load_config
 from cenet_lib.data import Augmentation, SegmentationDataset, build_reader
-from cenet_lib.data.policy import InputPolicy, random_crop
+from cenet_lib.data.policy import InputPolicy, parse_size, random_crop
 from cenet_lib.evaluation import predict_sample
 from cenet_lib.models import build_model
 from cenet_lib.sliding_window import sliding_window_probabilities, tile_starts
@@ -115,6 +115,17 @@ def test_policy_from_config_and_its_provenance():
     assert InputPolicy.from_config(load_config("quick")).describe() == {"input_policy": "resize", "input_size": [256, 256]}
     with pytest.raises(ValueError, match="Unknown input policy"):
         InputPolicy("tile")
+    horizontal = InputPolicy.from_config(load_config("quick", overrides={"flips": "horizontal"}))
+    assert horizontal.flips == (0, 1) and horizontal.describe()["flips"] == "horizontal"
+    with pytest.raises(ValueError, match="Unknown flips"):
+        InputPolicy.from_config(load_config("quick", overrides={"flips": "vertical"}))
+
+
+def test_sizes_on_the_command_line():
+    assert parse_size("256") == (256, 256) and parse_size("384x192") == parse_size("384X192") == (384, 192)
+    for bad in ("", "x192", "0x192", "384x192x3", "big"):
+        with pytest.raises(ValueError, match="height x width"):
+            parse_size(bad)
 
 
 def test_a_section_records_the_policy_in_its_provenance(tmp_path, synthetic_cache, monkeypatch):

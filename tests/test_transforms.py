@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from cenet_lib.data import Augmentation, SegmentationDataset, build_reader
 from cenet_lib.data.base import Sample
-from cenet_lib.data.transforms import dihedral, normalize, resize, undo_dihedral
+from cenet_lib.data.transforms import FLIPS, dihedral, normalize, resize, undo_dihedral
 
 NO_COLOUR = {"hue": 0.0, "saturation": 0.0, "value": 0.0}
 
@@ -37,6 +37,20 @@ def test_flips_only_keep_image_and_mask_aligned():
         np.testing.assert_array_equal(out.image[..., 0], out.mask * 200)
 
 
+def test_horizontal_flips_keep_top_and_bottom():
+    """``flips=horizontal`` (OCT): the image is left as it is or mirrored left-right, never turned
+    upside down or on its side, and both happen."""
+    sample = blob_sample()
+    augment = Augmentation(scale=(1.0, 1.0), shift=0.0, flips=FLIPS["horizontal"], **NO_COLOUR)
+    seen = set()
+    for seed in range(20):
+        out = augment(sample, np.random.default_rng(seed))
+        mirrored = np.array_equal(out.mask, sample.mask[:, ::-1])
+        assert mirrored or np.array_equal(out.mask, sample.mask)
+        seen.add(mirrored)
+    assert seen == {True, False}
+
+
 @pytest.mark.parametrize("labels", [(0, 1), (0, 3, 7)])
 def test_masks_stay_exactly_labelled_and_aligned(labels):
     sample = blob_sample(labels)
@@ -50,7 +64,7 @@ def test_masks_stay_exactly_labelled_and_aligned(labels):
 
 def test_scale_stays_within_ten_percent():
     sample = blob_sample()
-    augment = Augmentation(shift=0.0, flips=False, **NO_COLOUR)
+    augment = Augmentation(shift=0.0, flips=(), **NO_COLOUR)
     ratios = [augment(sample, np.random.default_rng(seed)).mask.sum() / sample.mask.sum() for seed in range(20)]
     assert 0.9**2 - 0.05 < min(ratios) and max(ratios) < 1.1**2 + 0.05
     assert max(ratios) - min(ratios) > 0.1  # it does scale
@@ -66,7 +80,7 @@ def test_augmentation_is_reproducible_from_the_seed():
 
 def test_colour_jitter_changes_colour_not_masks():
     sample = blob_sample()
-    out = Augmentation(scale=(1, 1), shift=0, flips=False)(sample, np.random.default_rng(0))
+    out = Augmentation(scale=(1, 1), shift=0, flips=())(sample, np.random.default_rng(0))
     np.testing.assert_array_equal(out.mask, sample.mask)
     assert not np.array_equal(out.image, sample.image)
 

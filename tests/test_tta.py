@@ -51,6 +51,19 @@ def test_batched_tta_equals_eight_separate_passes(size):
     assert not torch.allclose(plain, expected)  # a real network is not equivariant: TTA changes it
 
 
+@pytest.mark.parametrize("size", [(64, 64), (64, 96)])
+def test_tta_over_some_flips_averages_those_only(size):
+    torch.manual_seed(0)
+    model = build_model("backbone").eval()
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        expected = (probabilities(model(x)) + probabilities(model(x.flip(-1))).flip(-1)) / 2
+    torch.testing.assert_close(predict_probabilities(model, x, tta=(0, 1)), expected, rtol=1e-4, atol=1e-5)
+    every = predict_probabilities(model, x, tta=True)
+    torch.testing.assert_close(predict_probabilities(model, x, tta=tuple(range(8))), every)
+    torch.testing.assert_close(predict_probabilities(model, x, tta=(0,)), predict_probabilities(model, x, tta=False))
+
+
 def test_tta_calls_the_network_once_for_square_inputs():
     calls = []
     model = Pointwise()

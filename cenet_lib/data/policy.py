@@ -26,9 +26,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .transforms import resize
+from .transforms import FLIPS, resize
 
 POLICIES = ("resize", "crop")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"256"`` -> (256, 256), ``"384x192"`` -> (384, 192): a (height, width) as the command line writes it."""
+    try:
+        sides = tuple(int(side) for side in text.lower().split("x"))
+    except ValueError:
+        sides = ()
+    if len(sides) not in (1, 2) or min(sides) <= 0:
+        raise ValueError(f"A size is a positive side (256) or height x width (384x192), not {text!r}.")
+    return (sides[0], sides[-1])
 
 
 def rescale(array: np.ndarray, scale: float, nearest: bool) -> np.ndarray:
@@ -67,10 +78,12 @@ class InputPolicy:
     scale: float = 1.0  # crop: the image is rescaled by this first (1.0 = native)
     tile: tuple[int, int] | None = None  # crop: predict in tiles of this (height, width), an int for squares (None: whole images)
     overlap: float = 0.5  # crop: share of a tile that overlaps its neighbour
+    flips: tuple[int, ...] = FLIPS["dihedral"]  # the flips training draws from and test-time augmentation averages
 
     def __post_init__(self) -> None:
         if self.kind not in POLICIES:
             raise ValueError(f"Unknown input policy {self.kind!r}; choose one of {', '.join(POLICIES)}.")
+        object.__setattr__(self, "flips", tuple(self.flips))
         if isinstance(self.tile, int):
             object.__setattr__(self, "tile", (self.tile, self.tile))
         elif self.tile is not None:
@@ -80,15 +93,22 @@ class InputPolicy:
 
     @classmethod
     def from_config(cls, config) -> InputPolicy:
-        """The policy of a :class:`cenet_lib.config.RunConfig` (its ``input_*`` and ``tile_*`` settings)."""
-        return cls(config.input_policy, tuple(config.input_size), config.input_scale, config.tile_size, config.tile_overlap)
+        """The policy of a :class:`cenet_lib.config.RunConfig` (its ``input_*``, ``tile_*`` and ``flips`` settings)."""
+        if config.flips not in FLIPS:
+            raise ValueError(f"Unknown flips {config.flips!r}; choose one of {', '.join(FLIPS)}.")
+        return cls(config.input_policy, tuple(config.input_size), config.input_scale, config.tile_size, config.tile_overlap,
+                   FLIPS[config.flips])
 
     def describe(self) -> dict[str, object]:
-        """What provenance records."""
+        """What provenance records (the flips only where they are not the paper's eight)."""
         if self.kind == "resize":
-            return {"input_policy": "resize", "input_size": list(self.size)}
-        return {"input_policy": "crop", "crop_size": list(self.size), "input_scale": self.scale,
-                "tile_size": list(self.tile) if self.tile else None, "tile_overlap": self.overlap if self.tile else None}
+            described = {"input_policy": "resize", "input_size": list(self.size)}
+        else:
+            described = {"input_policy": "crop", "crop_size": list(self.size), "input_scale": self.scale,
+                         "tile_size": list(self.tile) if self.tile else None, "tile_overlap": self.overlap if self.tile else None}
+        if self.flips != FLIPS["dihedral"]:
+            described["flips"] = next((name for name, flips in FLIPS.items() if flips == self.flips), list(self.flips))
+        return described
 
     def training_view(
         self, image: np.ndarray, mask: np.ndarray, roi: np.ndarray, rng: np.random.Generator

@@ -1,8 +1,8 @@
 """Preprocessing and augmentation of section III-A, on numpy arrays, image and mask together.
 
 Training (section III-A 1): a random element of the dihedral group of the square (horizontal,
-vertical and diagonal flips: 2 x 2 x 2 = 8 images), scaling by 90-110% and a random shift of up to
-10% of the size (one affine warp), and colour jitter in HSV space (hue +-30 (of OpenCV's 0-180),
+vertical and diagonal flips: 2 x 2 x 2 = 8 images; a run may keep fewer, :data:`FLIPS`), scaling
+by 90-110% and a random shift of up to 10% of the size (one affine warp), and colour jitter in HSV space (hue +-30 (of OpenCV's 0-180),
 saturation +-5, value +-15, the ranges of the authors' code; value only for grey images). Images are
 interpolated bilinearly, masks by nearest neighbour, so they stay exactly binary or integer-labelled;
 pixels warped in from outside the image are 0 in image, mask and region.
@@ -21,6 +21,12 @@ import numpy as np
 from .base import Sample
 
 NETWORK_SIZE = (448, 448)
+
+#: The flips a run trains with and averages over at test time, as elements of :func:`dihedral`:
+#: ``dihedral``, all 8 (section III-A); ``horizontal``, the identity and the left-right flip only,
+#: for images with an up and a down (an OCT B-scan's layers are labelled in their top-to-bottom order,
+#: which an up-down flip or a transpose reverses or turns on its side).
+FLIPS: dict[str, tuple[int, ...]] = {"dihedral": tuple(range(8)), "horizontal": (0, 1)}
 
 
 def dihedral(array: np.ndarray, k: int) -> np.ndarray:
@@ -91,7 +97,7 @@ class Augmentation:
     hue: float = 30.0
     saturation: float = 5.0
     value: float = 15.0
-    flips: bool = True
+    flips: tuple[int, ...] = FLIPS["dihedral"]  # the dihedral elements drawn from, uniformly
 
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
         image, mask, roi = sample.image, sample.mask, sample.roi
@@ -105,7 +111,7 @@ class Augmentation:
         mask = _warp(mask, matrix, nearest=True) if mask is not None else None
         roi = _warp(roi.astype(np.uint8), matrix, nearest=True).astype(bool) if roi is not None else None
         if self.flips:
-            k = int(rng.integers(8))
+            k = self.flips[int(rng.integers(len(self.flips)))]
             image = dihedral(image, k)
             mask = dihedral(mask, k) if mask is not None else None
             roi = dihedral(roi, k) if roi is not None else None

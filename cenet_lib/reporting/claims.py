@@ -125,6 +125,8 @@ def setup_differences(meta: dict, substitute: str | None) -> list[str]:
         differences.append("ResNet-34 encoder from scratch, not ImageNet")
     if meta.get("profile") != "paper":
         differences.append(f"{meta.get('profile')} profile, not the paper's training length and size")
+    if meta.get("flips"):  # recorded only where they are not the paper's eight (InputPolicy.describe)
+        differences.append(f"{meta['flips']} flips only, not the paper's eight")
     if len(meta.get("seeds", [0])) == 1:
         differences.append("one seed")
     return differences
