@@ -12,17 +12,18 @@ instead the size every image is resized to, the ``resize`` policy of the profile
    batch 4, the engine's defaults) as the engine takes it, data loading and augmentation included
    (40 steps of real training and at least two epochs, the first left out), and of predicting one
    test image at its native size with test-time augmentation over the run's flips, each measured
-   on this machine. A first version timed a step on one fixed batch and missed 10-37% of the real cost (Table IV's regeneration:
-   U-Net 0.90 s a step against 0.82, CE-Net 0.49 against 0.36), which took that section to 2005 s.
-   This CPU's speed varies by about 10% from hour to hour, and some full runs took up to 24%
-   longer a step than this measured (``cenet_lib/config.py``); the steps carry no margin for it;
+   on this machine. A first version timed a step on one fixed batch and missed 10-37% of the real
+   cost (Table IV's regeneration: U-Net 0.90 s a step against 0.82, CE-Net 0.49 against 0.36),
+   which took that section to 2005 s. This CPU's speed varies by about 10% from hour to hour, and
+   some full runs took up to 24% longer a step than this measured (``cenet_lib/config.py``); the
+   steps carry no margin for it;
 2. the steps every row can train so that the section fits its budget (``--budget``, 30 minutes;
    every row gets the same steps): (budget - test images x prediction time - rows x overhead) /
    summed step time, rounded down to whole epochs (the engine rounds a step count up to them; the
-   lung's 601 steps became 648 and took Table III 12 s over its budget), where ``--overhead`` (60 s a row) covers reading and checking the data,
-   validation, checkpoints and figures (Table IV's regeneration: 2005 s wall time, of which 1900 s
-   training steps and about 33 s prediction, so about 24 s a row, rounded up for sections with a
-   validation split);
+   lung's 601 steps became 648 and took Table III 12 s over its budget), where ``--overhead`` (60 s
+   a row) covers reading and checking the data, validation, checkpoints and figures (Table IV's
+   regeneration: 2005 s wall time, of which 1900 s training steps and about 33 s prediction, so
+   about 24 s a row, rounded up for sections with a validation split);
 3. CE-Net trained for that many steps on the training split minus a held-out validation split
    (``val_holdout``: the last training images where the dataset has no validation split), validated
    (no TTA, at native size) about every ``--every`` seconds: a learning curve;
@@ -33,12 +34,12 @@ instead the size every image is resized to, the ``resize`` policy of the profile
 With ``--tile`` the prediction cost of step 1 and the learning curve use tiles of the crop size;
 ``--flips horizontal`` trains with left-right flips only (``cenet_lib.data.transforms.FLIPS``);
 ``--cost-only`` stops after step 2 and writes
-``input_policy_<section>[_resize][_tiled][_horizontal-flips]_budget.{csv,md}``: the steps a section's rows get at a
-size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS`` takes.
+``input_policy_<section>[_resize][_tiled][_horizontal-flips]_budget.{csv,md}``: the steps a
+section's rows get at a size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS`` takes.
 
-Writes ``benchmarks/results/input_policy_<section>[_resize][_tiled][_horizontal-flips].{csv,md,png}``: the cost, the
-steps and the validation score reached for each size, and the curves. The measurement is specific to the
-machine and the precision used, which the output records.
+Writes ``benchmarks/results/input_policy_<section>[_resize][_tiled][_horizontal-flips].{csv,md,png}``:
+the cost, the steps and the validation score reached for each size, and the curves. The measurement
+is specific to the machine and the precision used, which the output records.
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def seconds_per_step(model_name: str, config, policy: InputPolicy, train_images:
 
 
 def seconds_per_test_image(model_name: str, reader, policy: InputPolicy, amp: bool) -> float:
-    """Time to predict one test image at its native size with test-time augmentation over ``policy``'s flips."""
+    """Time to predict one test image at its native size, test-time augmentation over ``policy``'s flips."""
     model = build_model(model_name, reader.num_classes, reader.in_channels).eval().to(memory_format=torch.channels_last)
     image = reader[0].image
     return median_seconds(lambda: predict_sample(model, image, policy, tta=True, amp=amp), 1, torch.device("cpu"))
