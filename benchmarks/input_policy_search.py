@@ -96,6 +96,16 @@ def seconds_per_test_image(model_name: str, reader, policy: InputPolicy, amp: bo
     return median_seconds(lambda: predict_sample(model, image, policy, tta=True, amp=amp), 1, torch.device("cpu"))
 
 
+def steps_within_budget(budget: float, evaluation: float, overhead: float, row_step_seconds: list[float],
+                        epoch_steps: int) -> int:
+    """The steps every row of a table can train within ``budget`` seconds: what is left after
+    predicting the test images (``evaluation``) and each row's ``overhead``, over the rows' summed
+    step time, rounded down to whole epochs of ``epoch_steps`` (the engine rounds up to them); at
+    least one epoch."""
+    steps = math.floor((budget - evaluation - overhead * len(row_step_seconds)) / sum(row_step_seconds))
+    return max(epoch_steps, steps // epoch_steps * epoch_steps)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", default="vessels", choices=list(SECTIONS))
@@ -134,10 +144,8 @@ def main() -> None:
         predict_cost = {model: seconds_per_test_image(model, test_reader, policy, resolve_hardware(base).amp) for model in models}
         # every row counts, also two rows of one model (CE-Net with Dice and with CE in Table V)
         evaluation = len(test_reader) * sum(predict_cost[row.model] for row in section.rows)
-        row_steps = sum(step_cost[row.model] for row in section.rows)
-        steps = max(1, math.floor((args.budget - evaluation - args.overhead * len(section.rows)) / row_steps))
-        # the engine rounds steps up to whole epochs of the section's full training split: round down to them
-        steps = max(epoch_steps, steps // epoch_steps * epoch_steps)
+        steps = steps_within_budget(args.budget, evaluation, args.overhead,
+                                    [step_cost[row.model] for row in section.rows], epoch_steps)
         costs = {args.policy: f"{size[0]}x{size[1]}", "tiled": args.tile, "steps": steps, "evaluation_s": round(evaluation),
                  **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()}}
         if args.cost_only:

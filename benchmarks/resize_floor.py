@@ -25,7 +25,6 @@ import torch
 
 from cenet_lib.config import load_config
 from cenet_lib.data.policy import InputPolicy, parse_size
-from cenet_lib.data.transforms import resize
 from cenet_lib.evaluation import score_sample
 from cenet_lib.provenance import git_commit
 from cenet_lib.reporting.sections import SECTIONS
@@ -37,10 +36,12 @@ RESULTS = Path(__file__).with_name("results")
 def oracle_probabilities(mask: np.ndarray, size: tuple[int, int], num_classes: int) -> np.ndarray:
     """(K, H, W) probabilities of a network that reproduces ``mask`` resized to ``size`` exactly,
     brought back to the mask's native (H, W)."""
-    target = resize(mask, size, nearest=True)
+    policy = InputPolicy("resize", size)
+    # the training target exactly as training makes it (the image slot is not used here)
+    _, target, _ = policy.training_view(mask, mask, np.ones(mask.shape, bool), np.random.default_rng(0))
     one_hot = np.eye(num_classes, dtype=np.float32)[target.astype(np.int64)]  # (h, w, K)
     probs = torch.from_numpy(one_hot.transpose(2, 0, 1))[None]
-    return InputPolicy("resize", size).to_native(probs, mask.shape)[0].numpy()
+    return policy.to_native(probs, mask.shape)[0].numpy()
 
 
 def main() -> None:

@@ -34,3 +34,15 @@ def test_speed_benchmark_writes_its_tables(tmp_path):
     assert "segmentation_models_pytorch" in report and "commit" in report
     assert "| quick     | 02_retinal_vessels |      1234 |" in report
     assert "not measured (no checkpoint or no DRIVE data)" in report
+
+
+def test_the_search_gives_whole_epochs_that_fit_the_budget():
+    sys.path.insert(0, str(REPOSITORY / "benchmarks"))
+    from input_policy_search import steps_within_budget
+
+    # 1800 s, 60 s of prediction, two rows of 60 s overhead: 1620 s for 0.5 + 1.5 s a step = 810 steps
+    assert steps_within_budget(1800, 60, 60, [0.5, 1.5], epoch_steps=1) == 810
+    steps = steps_within_budget(1800, 60, 60, [0.5, 1.5], epoch_steps=13)  # rounded down to 62 epochs
+    assert steps == 806 and steps % 13 == 0 and 60 + 2 * 60 + steps * 2.0 <= 1800
+    # a budget the prediction already spends still trains one epoch
+    assert steps_within_budget(100, 500, 60, [1.0], epoch_steps=13) == 13

@@ -47,7 +47,7 @@ def test_section_settings_are_the_measured_ones():
     results = Path(__file__).parents[1] / "benchmarks" / "results"
     sources = {"vessels": "input_policy_vessels.csv", "cells": "input_policy_cells_budget.csv",
                "ablation": "input_policy_ablation_budget.csv", "oct": "input_policy_oct_resize_horizontal-flips.csv",
-               "lung": "input_policy_lung_resize.csv"}
+               "lung": "input_policy_lung_resize.csv", "optic_disc": "input_policy_optic_disc_resize.csv"}
     assert set(SECTION_SETTINGS["quick"]) == set(sources)
     for section, name in sources.items():
         settings = load_config("quick", section=section)
