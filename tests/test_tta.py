@@ -40,28 +40,27 @@ def test_equivariant_model_is_unchanged(classes, size):
 
 
 @pytest.mark.parametrize("size", [(64, 64), (64, 96)])
-def test_batched_tta_equals_eight_separate_passes(size):
+@pytest.mark.parametrize("flips", [tuple(range(8)), (0, 1), (0,)])
+def test_batched_tta_equals_separate_passes_over_its_flips(size, flips):
+    """All eight views, the left-right pair (``flips=horizontal``) or the image alone: the batched
+    average equals one pass per view, each undone."""
     torch.manual_seed(0)
     model = build_model("backbone").eval()
     x = torch.randn(1, 3, *size)
     with torch.no_grad():
-        expected = sum(undo_dihedral(probabilities(model(dihedral(x, k))), k) for k in range(8)) / 8
-    torch.testing.assert_close(predict_probabilities(model, x, tta=True), expected, rtol=1e-4, atol=1e-5)
-    plain = predict_probabilities(model, x, tta=False)
-    assert not torch.allclose(plain, expected)  # a real network is not equivariant: TTA changes it
+        expected = sum(undo_dihedral(probabilities(model(dihedral(x, k))), k) for k in flips) / len(flips)
+    torch.testing.assert_close(predict_probabilities(model, x, tta=flips), expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("size", [(64, 64), (64, 96)])
-def test_tta_over_some_flips_averages_those_only(size):
+def test_tta_true_is_all_eight_views_and_false_the_plain_pass():
     torch.manual_seed(0)
     model = build_model("backbone").eval()
-    x = torch.randn(1, 3, *size)
-    with torch.no_grad():
-        expected = (probabilities(model(x)) + probabilities(model(x.flip(-1))).flip(-1)) / 2
-    torch.testing.assert_close(predict_probabilities(model, x, tta=(0, 1)), expected, rtol=1e-4, atol=1e-5)
-    every = predict_probabilities(model, x, tta=True)
+    x = torch.randn(1, 3, 64, 96)
+    assert torch.equal(dihedral(x, 1), x.flip(-1))  # the horizontal pair is the image and its left-right flip
+    plain, every = predict_probabilities(model, x, tta=False), predict_probabilities(model, x, tta=True)
     torch.testing.assert_close(predict_probabilities(model, x, tta=tuple(range(8))), every)
-    torch.testing.assert_close(predict_probabilities(model, x, tta=(0,)), predict_probabilities(model, x, tta=False))
+    torch.testing.assert_close(predict_probabilities(model, x, tta=(0,)), plain)
+    assert not torch.allclose(plain, every)  # a real network is not equivariant: TTA changes it
 
 
 def test_tta_calls_the_network_once_for_square_inputs():

@@ -2,10 +2,11 @@
 
 Training (section III-A 1): a random element of the dihedral group of the square (horizontal,
 vertical and diagonal flips: 2 x 2 x 2 = 8 images; a run may keep fewer, :data:`FLIPS`), scaling
-by 90-110% and a random shift of up to 10% of the size (one affine warp), and colour jitter in HSV space (hue +-30 (of OpenCV's 0-180),
-saturation +-5, value +-15, the ranges of the authors' code; value only for grey images). Images are
-interpolated bilinearly, masks by nearest neighbour, so they stay exactly binary or integer-labelled;
-pixels warped in from outside the image are 0 in image, mask and region.
+by 90-110% and a random shift of up to 10% of the size (one affine warp), and colour jitter in HSV
+space (hue +-30 (of OpenCV's 0-180), saturation +-5, value +-15, the ranges of the authors' code;
+value only for grey images). Images are interpolated bilinearly, masks by nearest neighbour, so
+they stay exactly binary or integer-labelled; pixels warped in from outside the image are 0 in
+image, mask and region.
 
 Every image is then resized to the network input (448x448 by default, as the authors' code does)
 and normalised as the authors' code does: ``x / 255 * 3.2 - 1.6`` for uint8 input (float input in
