@@ -1,4 +1,4 @@
-"""Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate``, ``predict``, ``section`` and ``claims``.
+"""Command line: ``python -m cenet_lib`` or ``cenet``, with ``train``, ``evaluate``, ``predict``, ``export``, ``section`` and ``claims``.
 
     cenet train --dataset drive --model cenet --profile quick
     cenet train --dataset /path/to/my_folder --profile quick epochs=30 lr=1e-3
@@ -6,6 +6,7 @@
     cenet predict runs/drive-cenet-quick-scratch-seed0/model.pt my_images/ --out predictions --overlay
     cenet section vessels ablation --profile paper --device cuda --data-root data   # tables without Jupyter
     cenet claims results/quick                                                       # the paper's claims, checked
+    cenet export runs/drive-cenet-quick-scratch-seed0 --format onnx --out cenet.onnx  # or pt2, folder
 """
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ from .data import READERS, DatasetError
 from .data.io import IMAGE_SUFFIXES, read_array, read_image, write_image
 from .data.policy import InputPolicy
 from .evaluation import predict_sample
-from .models import EncoderWeightsError, list_models
+from .models import EncoderWeightsError, SavedModelError, from_pretrained, list_models
 from .reporting.claims import write_ledger
 from .reporting.experiments import run_section
 from .reporting.sections import SECTIONS
 from .reporting.summary import write_summary
-from .runs import default_run_dir, run_evaluation
+from .runs import EXPORT_FORMATS, default_run_dir, export_run, run_evaluation
 from .training import TrainingDiverged, resolve_hardware, train
 
 
@@ -51,10 +52,22 @@ def _print_summary(result: dict) -> None:
         print(f"  human observer {name:<9} {value['mean']:.4f}")
 
 
-def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool, device: str = "auto") -> int:
-    model, checkpoint = load_trained_model(model_path)
+def load_predictor(path: Path) -> tuple[torch.nn.Module, InputPolicy, float, int]:
+    """The model, input policy, threshold and input channels of a run (its folder or ``model.pt``)
+    or of a saved-model folder (``config.json`` and ``model.safetensors``)."""
+    if path.is_dir() and (path / "config.json").is_file() and not (path / "model.pt").is_file():
+        model, saved = from_pretrained(path)
+        return model, saved.policy(), saved.threshold, saved.in_channels
+    if path.is_dir() and not (path / "model.pt").is_file():
+        raise SavedModelError(f"{path} holds neither model.pt (a finished run) nor config.json (a saved-model folder): "
+                              "pass a run folder, its model.pt, or a folder written by `cenet export RUN --format folder`.")
+    model, checkpoint = load_trained_model(path)
     config = config_from_checkpoint(checkpoint)
-    policy = InputPolicy.from_config(config)
+    return model, InputPolicy.from_config(config), config.threshold, checkpoint["in_channels"]
+
+
+def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool, device: str = "auto") -> int:
+    model, policy, threshold, channels = load_predictor(model_path)
     hardware = resolve_hardware(RunConfig(device=device))
     hardware.place(model)
     files = []
@@ -63,7 +76,6 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
     if not files:
         raise DatasetError(f"No images found in {', '.join(map(str, inputs))} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
     out.mkdir(parents=True, exist_ok=True)
-    channels = checkpoint["in_channels"]
     for path in files:
         found = read_array(path)
         found_channels = 1 if found.ndim == 2 else found.shape[2]
@@ -75,7 +87,7 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
         image = read_image(path, channels)
         probs = predict_sample(model, image, policy, tta, hardware.device, hardware.amp)
         if probs.shape[0] == 1:
-            mask = (probs[0] >= config.threshold).astype(np.uint8)
+            mask = (probs[0] >= threshold).astype(np.uint8)
             write_image(out / f"{path.stem}_prob.png", np.round(probs[0] * 255).astype(np.uint8))
             write_image(out / f"{path.stem}_mask.png", mask * 255)
         else:
@@ -122,12 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: as the run was trained)")
 
     p = commands.add_parser("predict", help="write probability maps and masks for images or folders")
-    p.add_argument("model", type=Path, help="a run's model.pt, or the run's folder")
+    p.add_argument("model", type=Path, help="a run's folder or its model.pt, or a saved-model folder (cenet export --format folder)")
     p.add_argument("inputs", type=Path, nargs="+")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--overlay", action="store_true", help="also write the mask over the image")
     p.add_argument("--no-tta", action="store_true")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+
+    p = commands.add_parser("export", help="export a trained run: ONNX, a torch.export program, or a saved-model folder")
+    p.add_argument("run_dir", type=Path, help="a finished run's folder (it holds model.pt)")
+    p.add_argument("--format", required=True, help=f"one of {', '.join(EXPORT_FORMATS)}")
+    p.add_argument("--out", type=Path, required=True, help="the .onnx or .pt2 file, or the folder to write")
+    p.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="pt2 only: the program's fixed height and width (ONNX takes any size)")
 
     p = commands.add_parser("claims", help="check the paper's claims on a results folder: verdicts, effects, intervals")
     p.add_argument("results", type=Path, help="a results folder, e.g. results/quick")
@@ -186,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                 _print_summary(run_evaluation(run_dir))
         elif args.command == "evaluate":
             _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root, args.device))
+        elif args.command == "export":
+            print(export_run(args.run_dir, args.format, args.out, args.input_size))
         elif args.command == "section":
             run_sections(args)
         elif args.command == "claims":

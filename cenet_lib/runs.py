@@ -1,4 +1,4 @@
-"""A run directory: where a trained model lives, and its evaluation written beside it."""
+"""A run directory: where a trained model lives, its evaluation written beside it, and its exports."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,13 @@ from pathlib import Path
 
 from .checkpoint import load_trained_model
 from .config import RunConfig, config_from_checkpoint
+from .data import READERS
 from .data.base import ReaderSubset
 from .data.policy import InputPolicy
 from .evaluation import evaluate, human_observer
 from .metrics import summarize
+from .models import ResNet34Encoder, save_pretrained
+from .models.export import ExportError, export_onnx, export_program
 from .provenance import provenance
 from .training import make_reader, resolve_hardware
 
@@ -72,3 +75,60 @@ def run_evaluation(
     (run_dir / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     result["files"] = stem
     return result
+
+
+EXPORT_FORMATS = ("onnx", "pt2", "folder")
+
+
+def model_card(run_dir: Path, checkpoint: dict, config: RunConfig, resnet_encoder: bool) -> str:
+    """A saved-model folder's README.md, from the run: data, profile, recipe, seed, test scores
+    (where the run was evaluated) and provenance, and how the encoder started (``resnet_encoder``:
+    the model has CE-Net's ResNet-34 encoder, which the paper starts from ImageNet)."""
+    scored = run_dir / "metrics_test.json"
+    result = json.loads(scored.read_text()) if scored.is_file() else {}
+    synthetic = checkpoint.get("synthetic", config.synthetic)
+    weights = str(checkpoint.get("encoder_weights", ""))
+    lines = [
+        f"# {config.model} trained on {Path(config.dataset).name}{' (SYNTHETIC stand-in: the scores mean nothing)' if synthetic else ''}",
+        "",
+        ("CE-Net (Gu et al., IEEE TMI 2019) or one of its baselines, trained with cenet_lib. Load with "
+         "`cenet_lib.models.from_pretrained(folder)` or apply with `cenet predict FOLDER images/ --out masks/`."),
+        "",
+        (f"- data: {config.dataset}{', synthetic stand-in' if synthetic else ''}; profile {config.profile}, "
+         f"recipe {config.recipe}, seed {config.seed}, {config.steps or config.epochs} {'steps' if config.steps else 'epochs'}"),
+        f"- encoder: {weights}",
+    ]
+    if resnet_encoder and ("random" in weights or "scratch" in weights):
+        lines.append("- the ResNet-34 encoder was trained from random weights, not from ImageNet as in the paper")
+    lines.append(f"- stopped: {checkpoint.get('stop_reason', 'unknown')}")
+    if result:
+        lines += ["", "## Test scores (mean ± std over images)", "", "| score | mean | std |", "|---|---|---|"]
+        lines += [f"| {name} | {row['mean']:.4f} | {row['std']:.4f} |" for name, row in result["summary"].items()]
+        lines += ["", "## Provenance", "", *[f"- {key}: {value}" for key, value in result["provenance"].items()]]
+    else:
+        lines += ["", "Not evaluated: `cenet evaluate RUN` scores it, and a new export includes the scores."]
+    return "\n".join(lines) + "\n"
+
+
+def export_run(run_dir: str | Path, fmt: str, out: str | Path, input_size: tuple[int, int] | None = None) -> str:
+    """Export the finished run ``run_dir`` as ``fmt`` (:data:`EXPORT_FORMATS`) to ``out``; returns a
+    line saying what was written and, for ONNX and ``.pt2``, the checked differences."""
+    run_dir, out = Path(run_dir), Path(out)
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"Unknown format {fmt!r} for {out}: choose one of {', '.join(EXPORT_FORMATS)}.")
+    if not run_dir.exists():
+        raise FileNotFoundError(f"Run not found: {run_dir}; pass a run folder written by `cenet train` (it holds model.pt).")
+    model, checkpoint = load_trained_model(run_dir)
+    config = config_from_checkpoint(checkpoint)
+    if fmt == "folder":
+        declared = getattr(READERS.get(config.dataset), "class_names", None)
+        names = list(declared) if declared else None
+        save_pretrained(model, out, InputPolicy.from_config(config), config.threshold, names,
+                        model_card(run_dir, checkpoint, config, isinstance(getattr(model, "encoder", None), ResNet34Encoder)))
+        return f"Wrote {out}: config.json, model.safetensors and README.md (the model card)"
+    if fmt == "onnx":
+        return export_onnx(model, out).line()
+    if input_size is None:
+        raise ExportError(f"{out}: a .pt2 program has a fixed height and width (see cenet_lib/models/export.py); "
+                          f"pass --input-size H W, e.g. --input-size {config.input_size[0]} {config.input_size[1]}.")
+    return export_program(model, out, tuple(input_size)).line()

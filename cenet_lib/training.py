@@ -39,29 +39,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Sampler
+from tqdm import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
-import yaml  # noqa: E402
-from torch.nn.parallel import DistributedDataParallel  # noqa: E402
-from torch.utils.data import DataLoader, Sampler  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from .checkpoint import load_checkpoint, load_weights, save_atomic  # noqa: E402
-from .config import RunConfig  # noqa: E402
-from .data import Augmentation, SegmentationDataset, build_reader  # noqa: E402
-from .data.base import Reader, ReaderSubset  # noqa: E402
-from .data.policy import InputPolicy  # noqa: E402
-from .data.synthetic import synthesize  # noqa: E402
-from .data.validate import check_splits  # noqa: E402
-from .evaluation import evaluate  # noqa: E402
-from .losses import build_loss  # noqa: E402
-from .metrics import summarize  # noqa: E402
-from .models import ResNet34Encoder, build_model  # noqa: E402
+from .checkpoint import load_checkpoint, load_weights, save_atomic
+from .config import RunConfig
+from .data import Augmentation, SegmentationDataset, build_reader
+from .data.base import Reader, ReaderSubset
+from .data.policy import InputPolicy
+from .data.synthetic import synthesize
+from .data.validate import check_splits
+from .evaluation import evaluate
+from .losses import build_loss
+from .metrics import summarize
+from .models import ResNet34Encoder, build_model
 
 
 class TrainingDiverged(RuntimeError):

@@ -43,6 +43,8 @@ class Reader(Sequence[Sample]):
     num_classes: int = 1
     in_channels: int = 3
     splits: tuple[str, ...] = ("train", "test")
+    #: The classes' names by label, where the dataset names them (``None``: unnamed).
+    class_names: tuple[str, ...] | None = None
     #: Where to get the dataset and where to put it: shown when it is missing.
     instructions: str = ""
 
@@ -90,6 +92,7 @@ class ReaderSubset(Reader):
         self.reader, self.indices = reader, list(indices)
         self.name, self.num_classes, self.in_channels = reader.name, reader.num_classes, reader.in_channels
         self.instructions, self.root, self.synthetic = reader.instructions, reader.root, reader.synthetic
+        self.class_names = reader.class_names
         self.split = split
         self.splits = tuple(dict.fromkeys((*reader.splits, split)))
         self.ids = [reader.ids[index] for index in self.indices]

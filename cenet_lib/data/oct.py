@@ -59,6 +59,7 @@ def boundaries_from_label_map(label_map: np.ndarray, num_boundaries: int = len(D
 
 class _OCTReader(Reader):
     num_classes = len(DUKE_BOUNDARIES) + 2  # 9 regions and fluid
+    class_names = DUKE_CLASSES
     in_channels = 1
     splits = ("train", "val", "test")
     num_boundaries = len(DUKE_BOUNDARIES)

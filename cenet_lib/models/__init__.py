@@ -2,6 +2,8 @@
 
 >>> model = build_model("cenet", num_classes=1)             # CE-Net, from scratch
 >>> model = build_model("cenet", 1, pretrained="imagenet")  # ResNet-34 ImageNet encoder
+>>> save_pretrained(model, "my-cenet", policy=InputPolicy())  # config.json + model.safetensors
+>>> model, saved = from_pretrained("my-cenet")
 
 =============================  ====================================  ===========
 name                           paper row                             tables
@@ -27,6 +29,7 @@ from functools import partial
 from .base import SegmentationModel
 from .cenet import CENet
 from .encoder import ENCODER_WEIGHTS_ENV, EncoderWeightsError, ResNet34Encoder, resolve_encoder_weights
+from .pretrained import SavedModel, SavedModelError, from_pretrained, save_pretrained
 from .unet import UNet
 
 _ModelFactory = Callable[..., SegmentationModel]
@@ -76,14 +79,18 @@ def build_model(
 
 
 __all__ = [
-    "CENet",
     "ENCODER_WEIGHTS_ENV",
-    "EncoderWeightsError",
     "MODELS",
+    "CENet",
+    "EncoderWeightsError",
     "ResNet34Encoder",
+    "SavedModel",
+    "SavedModelError",
     "SegmentationModel",
     "UNet",
     "build_model",
+    "from_pretrained",
     "list_models",
     "resolve_encoder_weights",
+    "save_pretrained",
 ]

@@ -14,7 +14,10 @@ class SegmentationModel(nn.Module):
     6x6 pooling needs the 1/32 feature map to be at least 6 pixels wide (``min_size`` = 192).
     ``forward`` pads the input with zeros, as evenly as possible on both sides, up to the next size
     that satisfies both, runs the network and crops the logits back to the input's height and width.
-    Inputs that already fit (448x448, the authors' size) are not touched.
+    Inputs that already fit (448x448, the authors' size) are not touched. Under ONNX tracing the
+    sizes are tensors: the padding is then computed with tensor operations and always applied (by 0
+    where none is needed), so that one exported graph serves every height and width
+    (:mod:`cenet_lib.models.export`).
 
     Subclasses implement ``forward_padded`` and return logits (no sigmoid or softmax inside).
     """
@@ -28,9 +31,9 @@ class SegmentationModel(nn.Module):
         self.encoder_weights: str = "scratch (random initialisation)"
         self.model_name: str = type(self).__name__  # the registry name, set by build_model
 
-    def padded_size(self, size: int) -> int:
+    def padded_size(self, size: int | torch.Tensor) -> int | torch.Tensor:
         """Smallest size >= ``size`` (and >= ``min_size``) divisible by ``size_divisor``."""
-        size = max(size, self.min_size)
+        size = torch.clamp(size, min=self.min_size) if isinstance(size, torch.Tensor) else max(size, self.min_size)
         return (size + self.size_divisor - 1) // self.size_divisor * self.size_divisor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -38,7 +41,7 @@ class SegmentationModel(nn.Module):
         pad_h = self.padded_size(height) - height
         pad_w = self.padded_size(width) - width
         top, left = pad_h // 2, pad_w // 2
-        if pad_h > 0 or pad_w > 0:
+        if torch.jit.is_tracing() or pad_h > 0 or pad_w > 0:
             x = F.pad(x, [left, pad_w - left, top, pad_h - top])
         logits = self.forward_padded(x)
         return logits[..., top : top + height, left : left + width]

@@ -28,7 +28,6 @@ import pandas as pd
 from ..checkpoint import load_trained_model
 from ..config import config_from_checkpoint, load_config
 from ..data import DatasetError, build_reader
-from ..data.oct import DUKE_CLASSES
 from ..data.policy import InputPolicy
 from ..evaluation import predict_sample
 from ..provenance import provenance
@@ -225,4 +224,4 @@ def _samples(section: Section, scores: dict, out_dir: Path, name: str, seed: int
     path = out_dir / "samples" / f"samples_{name}.png"
     return sample_results([s.image for s in samples], predictions, [s.mask for s in samples], path,
                           f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})",
-                          classes=reader.num_classes, class_names=DUKE_CLASSES if section.name == "oct" else None)
+                          classes=reader.num_classes, class_names=reader.class_names)

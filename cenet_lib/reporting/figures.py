@@ -1,18 +1,16 @@
 """Figures like the paper's: sample results (Fig. 5-7) and training-loss curves (Fig. 8).
 
 Sample-result figures show dataset images, so they are written on each run and never committed;
-loss curves hold no image data.
+loss curves hold no image data. Importing this module leaves matplotlib's backend alone, so plots
+keep showing inline in Jupyter; without a display matplotlib itself falls back to Agg.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 
 def _show(axis, array: np.ndarray, labels: bool, classes: int) -> None:
