@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
-from .checkpoint import load_trained_model
+from .checkpoint import load_checkpoint, load_trained_model
 from .config import PROFILES, RECIPES, RunConfig, config_from_checkpoint, load_config
 from .data import READERS, DatasetError
 from .data.io import IMAGE_SUFFIXES, read_array, read_image, write_image
@@ -108,18 +109,45 @@ def _palette(count: int) -> list[tuple[int, int, int]]:
     return [(0, 0, 0)] + [tuple(int(255 * c) for c in matplotlib.colormaps["tab10"](k % 10)[:3]) for k in range(count - 1)]
 
 
+#: Settings a resumed run may take from the command line: where it runs, not what it trains.
+RESUME_MAY_CHANGE = ("device", "data_root", "num_workers", "cpu_threads")
+
+
+def resumed_config(checkpoint_path: Path, args: argparse.Namespace, overrides: dict[str, str]) -> RunConfig:
+    """The configuration a run was started with, as its checkpoint saved it, for ``--resume``.
+
+    Settings given again on the command line must equal the saved ones, except
+    :data:`RESUME_MAY_CHANGE`; any other difference is refused with one line listing each
+    (saved value, given value), so that a resumed run never continues with other settings."""
+    saved = config_from_checkpoint(load_checkpoint(checkpoint_path))
+    given = {key: value for key, value in overrides.items() if key not in RESUME_MAY_CHANGE}
+    if args.config:
+        given.update(yaml.safe_load(args.config.read_text()) or {})
+    wanted = load_config(saved.profile, saved.recipe, overrides={**saved.to_dict(), **given})
+    differences = [f"{key}: saved {getattr(saved, key)!r}, given {getattr(wanted, key)!r}"
+                   for key in saved.to_dict() if getattr(saved, key) != getattr(wanted, key)]
+    differences += [f"{key}: saved {getattr(saved, key)!r}, given {value!r}"
+                    for key, value in (("profile", args.profile), ("recipe", args.recipe)) if value and value != getattr(saved, key)]
+    if differences:
+        raise ValueError(f"--resume continues {checkpoint_path.parent} with its own settings; these differ: "
+                         f"{'; '.join(differences)}. Leave them out, or start a new run (--force or another --run-dir).")
+    changed = {key: value for key, value in overrides.items() if key in RESUME_MAY_CHANGE}
+    return load_config(saved.profile, saved.recipe, overrides={**saved.to_dict(), **changed})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cenet", description="Train, evaluate and apply CE-Net and its baselines.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("train", help="train a model on a dataset or a folder of images, then evaluate it")
     p.add_argument("--dataset", required=True, help=f"one of {', '.join(READERS)}, or a folder with images/ and masks/")
-    p.add_argument("--model", default="cenet", help=f"one of {', '.join(list_models())}")
-    p.add_argument("--profile", default="quick", choices=list(PROFILES))
+    p.add_argument("--model", default=None, help=f"one of {', '.join(list_models())} (default cenet; --resume: the run's own)")
+    p.add_argument("--profile", default=None, choices=list(PROFILES), help="quick (default); --resume takes the run's own")
     p.add_argument("--recipe", default=None, choices=list(RECIPES), help="paper (default), authors or scratch (cenet_lib/config.py)")
     p.add_argument("--config", type=Path, default=None, help="a YAML file of settings")
     p.add_argument("--run-dir", type=Path, default=None)
-    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --run-dir from its checkpoint, with the settings it was started with")
     p.add_argument("--force", action="store_true", help="start over in a run directory that holds an earlier run")
     p.add_argument("--device", default=None, help="auto (default: the GPU where there is one), cpu, cuda or cuda:N")
     p.add_argument("--data-root", default=None, help="where the datasets are (default: $CENET_DATA_ROOT or data/)")
@@ -183,14 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
-            if args.model not in list_models():
+            if args.model is not None and args.model not in list_models():
                 raise ValueError(f"Unknown model {args.model!r}. Registered models: {', '.join(list_models())}.")
-            overrides = {"dataset": args.dataset, "model": args.model, **_overrides(args.settings)}
+            overrides = {"dataset": args.dataset, **({"model": args.model} if args.model else {}), **_overrides(args.settings)}
             if args.device:
                 overrides["device"] = args.device
             if args.data_root:
                 overrides["data_root"] = args.data_root
-            config = load_config(args.profile, args.recipe, args.config, overrides)
+            config = load_config(args.profile or "quick", args.recipe, args.config, overrides)
             run_dir = Path(args.run_dir or default_run_dir(config))
             earlier = [name for name in ("checkpoint.pt", "model.pt") if (run_dir / name).is_file()]
             if args.resume and not earlier:
@@ -198,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             if earlier and not (args.resume or args.force):
                 raise ValueError(f"{run_dir} holds an earlier run ({', '.join(earlier)}): pass --resume to continue it, "
                                  "--force to start over, or another --run-dir.")
+            if args.resume:
+                config = resumed_config(run_dir / earlier[0], args, overrides)
             started = time.perf_counter()
             train(config, run_dir, resume=args.resume)
             print(f"Trained in {time.perf_counter() - started:.0f} s; run directory {run_dir}")

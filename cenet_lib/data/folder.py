@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import DatasetError, Reader, Sample, check_same_size, paired_files
-from .io import IMAGE_SUFFIXES, list_images, read_array, read_image
+from .io import IMAGE_SUFFIXES, grey_mask, list_images, read_array, read_image
 from .splits import LOCAL_SPLIT_FILE, holdout_and_folds, load_split, make_split_file
 
 #: Label maps hold at most this many classes; larger values mean a mask that is not a label map.
@@ -53,7 +53,15 @@ class ImageFolder(Reader):
 
     def _detect_classes(self) -> int:
         """1 for binary masks (0/1 or 0/255), K for label maps 0..K-1 (K at most MAX_LABELS)."""
-        values = {mask: set(np.unique(read_array(mask)).tolist()) for _, mask in self.pairs}
+        values, colour = {}, []
+        for _, mask in self.pairs:
+            try:
+                values[mask] = set(np.unique(grey_mask(read_array(mask), mask)).tolist())
+            except DatasetError as error:
+                colour.append((mask, str(error)))
+        if colour:
+            names = ", ".join(mask.name for mask, _ in colour[:5]) + (f" and {len(colour) - 5} more" if len(colour) > 5 else "")
+            raise DatasetError(f"{len(colour)} colour mask(s) in {colour[0][0].parent} ({names}). First: {colour[0][1]}")
         every = set().union(*values.values())
         if every <= {0, 1, 255}:
             return 1
@@ -69,8 +77,7 @@ class ImageFolder(Reader):
     def load(self, index: int) -> Sample:
         image_file, mask_file = self.pairs[index]
         image = read_image(image_file, self.in_channels)
-        mask = read_array(mask_file)
-        mask = mask[..., 0] if mask.ndim == 3 else mask
+        mask = grey_mask(read_array(mask_file), mask_file)
         if self.num_classes == 1:
             mask = (mask > 0).astype(np.uint8)
         elif mask.max() >= self.num_classes:

@@ -3,6 +3,17 @@
 TIFF goes through tifffile (imagecodecs decodes LZW and zlib), every other format (PNG, JPEG, GIF,
 BMP) through Pillow, which reads GIF masks too. Arrays come back as stored: (H, W) for grey,
 (H, W, 3) for colour, (N, H, W) for multi-page TIFFs.
+
+Two kinds of file would otherwise pass and train on nonsense, and are refused with the rule to
+apply (:func:`read_image`, :func:`grey_mask`):
+
+* images deeper than 8 bits (16-bit PNG and TIFF exports of microscopes and CT): the network's
+  input is ``x / 255 * 3.2 - 1.6`` (:func:`cenet_lib.data.transforms.normalize`), so a 16-bit value
+  would reach it up to 256 times too large. A deeper file whose values all fit in 0..255 is read
+  as the 8-bit image it holds;
+* colour masks (objects in green on black, as annotation tools save them): a mask is one grey
+  channel, and reading one channel of a colour mask loses the objects of the others. RGB masks
+  whose three channels are equal (grey saved as RGB) are read as grey.
 """
 from __future__ import annotations
 
@@ -37,9 +48,45 @@ def read_array(path: Path) -> np.ndarray:
         raise DatasetError(f"Cannot read {path} as an image ({type(error).__name__}: {error}). {fix}") from error
 
 
+def eight_bit(array: np.ndarray, path: Path) -> np.ndarray:
+    """``array`` as uint8 when it is 8-bit or an integer array whose values fit 0..255, floats in
+    [0, 1] as they are; any other depth is refused with the rule that converts it."""
+    if array.dtype == np.uint8:
+        return array
+    low, high = (array.min(), array.max()) if array.size else (0, 0)
+    if array.dtype.kind in "iu" and 0 <= low and high <= 255:
+        return array.astype(np.uint8)
+    if array.dtype.kind == "f" and 0 <= low and high <= 1:
+        return array
+    bits = f"{array.dtype.itemsize * 8}-bit {'float' if array.dtype.kind == 'f' else 'integer'}"
+    raise DatasetError(
+        f"{path}: a {bits} image ({array.dtype}, values {low:g}..{high:g}); images must be 8-bit (uint8, or floats "
+        f"in [0, 1]). Rescale every image of the dataset by one rule, e.g. round((value - {low:g}) * 255 / "
+        f"{high - low:g}) with the dataset's own range, and save them as 8-bit PNG."
+    )
+
+
+def grey_mask(array: np.ndarray, path: Path) -> np.ndarray:
+    """A mask's one channel: (H, W) as stored, or an RGB(A) mask whose colour channels are equal;
+    a mask whose channels differ (a colour mask) is refused, naming its colours."""
+    if array.ndim != 3:
+        return array
+    colour = array[..., :3]
+    if (colour == colour[..., :1]).all():
+        return colour[..., 0]
+    colours = np.unique(colour.reshape(-1, colour.shape[-1]), axis=0)
+    shown = ", ".join(str(tuple(int(v) for v in c)) for c in colours[:4]) + (" ..." if len(colours) > 4 else "")
+    raise DatasetError(
+        f"{path} is a colour mask ({len(colours)} colours: {shown}); a mask is one grey channel, and reading one "
+        "channel would lose objects. Save it as a single-channel PNG: 0 for background, 255 (or 1) for the objects, "
+        "or the class labels 0..K-1."
+    )
+
+
 def read_image(path: Path, channels: int) -> np.ndarray:
-    """An image as (H, W, channels): 3 for colour (an alpha channel is dropped), 1 for grey."""
-    array = read_array(path)
+    """An image as (H, W, channels): 3 for colour (an alpha channel is dropped), 1 for grey; 8-bit
+    (:func:`eight_bit`)."""
+    array = eight_bit(read_array(path), path)
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim == 3 and channels == 3 and array.shape[2] == 4:
@@ -53,9 +100,7 @@ def read_image(path: Path, channels: int) -> np.ndarray:
 
 def read_mask(path: Path) -> np.ndarray:
     """A binary mask as uint8 {0, 1}: any nonzero pixel is foreground (0/255 and 0/1 files alike)."""
-    array = read_array(path)
-    if array.ndim == 3:  # a mask saved as RGB(A): all colour channels carry the same value
-        array = array[..., 0]
+    array = grey_mask(read_array(path), path)
     if array.ndim != 2:
         raise DatasetError(f"{path}: expected a single-channel mask, found an array of shape {array.shape}.")
     return (array > 0).astype(np.uint8)
