@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -18,13 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from PIL import Image
 
 from .checkpoint import load_checkpoint, load_trained_model
 from .config import PROFILES, RECIPES, RunConfig, config_from_checkpoint, load_config
 from .data import READERS, DatasetError
 from .data.io import IMAGE_SUFFIXES, read_array, read_image, write_image
 from .data.policy import InputPolicy
+from .data.synthetic import SYNTHESIZERS
 from .evaluation import predict_sample
+from .interrupts import TrainingInterrupted
 from .models import EncoderWeightsError, SavedModelError, from_pretrained, list_models
 from .reporting.claims import write_ledger
 from .reporting.experiments import run_section
@@ -67,7 +71,23 @@ def load_predictor(path: Path) -> tuple[torch.nn.Module, InputPolicy, float, int
     return model, InputPolicy.from_config(config), config.threshold, checkpoint["in_channels"]
 
 
-def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool, device: str = "auto") -> int:
+def _readable_image(path: Path, channels: int, model_path: Path) -> np.ndarray:
+    """``path`` as the model's input image, or a :class:`DatasetError` naming the file and the fix."""
+    found = read_array(path)
+    found_channels = 1 if found.ndim == 2 else found.shape[2]
+    if found_channels != channels and not (channels == 3 and found_channels == 4):
+        raise DatasetError(
+            f"{path} has {found_channels} channel(s), but the model in {model_path} was trained on {channels}-channel "
+            f"images: convert the image to {'RGB' if channels == 3 else 'greyscale'} first, or use a model trained on such images."
+        )
+    return read_image(path, channels)
+
+
+def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta: bool, device: str = "auto",
+            keep_going: bool = False) -> int:
+    """Write each input's probability map and mask (a label map, and its palette PNG, for several
+    classes). Every input is read and checked before anything is written; with ``keep_going`` the
+    bad ones are skipped and listed at the end instead."""
     model, policy, threshold, channels = load_predictor(model_path)
     hardware = resolve_hardware(RunConfig(device=device))
     hardware.place(model)
@@ -76,17 +96,22 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
         files += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if item.is_dir() else [item]
     if not files:
         raise DatasetError(f"No images found in {', '.join(map(str, inputs))} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
-    out.mkdir(parents=True, exist_ok=True)
+    bad = {}
     for path in files:
-        found = read_array(path)
-        found_channels = 1 if found.ndim == 2 else found.shape[2]
-        if found_channels != channels and not (channels == 3 and found_channels == 4):
-            raise DatasetError(
-                f"{path} has {found_channels} channel(s), but the model in {model_path} was trained on {channels}-channel "
-                f"images: convert the image to {'RGB' if channels == 3 else 'greyscale'} first, or use a model trained on such images."
-            )
-        image = read_image(path, channels)
+        try:
+            _readable_image(path, channels, model_path)
+        except DatasetError as error:
+            bad[path] = str(error).splitlines()[0]
+    if bad and not keep_going:
+        listed = "; ".join(bad.values())
+        raise DatasetError(f"{len(bad)} of {len(files)} inputs cannot be used, nothing was written: {listed} "
+                           "(--keep-going predicts the others)")
+    out.mkdir(parents=True, exist_ok=True)
+    classes = 1
+    for path in (p for p in files if p not in bad):
+        image = _readable_image(path, channels, model_path)
         probs = predict_sample(model, image, policy, tta, hardware.device, hardware.amp)
+        classes, palette = probs.shape[0], _palette(max(2, probs.shape[0]))
         if probs.shape[0] == 1:
             mask = (probs[0] >= threshold).astype(np.uint8)
             write_image(out / f"{path.stem}_prob.png", np.round(probs[0] * 255).astype(np.uint8))
@@ -94,16 +119,24 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
         else:
             mask = probs.argmax(axis=0).astype(np.uint8)
             write_image(out / f"{path.stem}_labels.png", mask)
+            coloured = Image.fromarray(mask, mode="P")
+            coloured.putpalette([value for colour in palette[: probs.shape[0]] for value in colour])
+            coloured.save(out / f"{path.stem}_labels_colour.png")
         if overlay:
             rgb = image if image.shape[2] == 3 else np.repeat(image, 3, axis=2)
-            colours = (np.array(_palette(max(2, probs.shape[0])))[mask]).astype(np.float32)
+            colours = (np.array(palette)[mask]).astype(np.float32)
             blended = np.where(mask[..., None] > 0, 0.5 * rgb + 0.5 * colours, rgb).astype(np.uint8)
             write_image(out / f"{path.stem}_overlay.png", blended)
         print(f"{path} -> {out}")
-    return 0
+    if classes > 1:
+        print("Label colours in *_labels_colour.png: " + ", ".join(f"{k} = RGB{palette[k]}" for k in range(classes)))
+    for path, problem in bad.items():
+        print(f"skipped {path}: {problem}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _palette(count: int) -> list[tuple[int, int, int]]:
+    """Black for label 0 (background), then matplotlib's tab10 colours."""
     import matplotlib
 
     return [(0, 0, 0)] + [tuple(int(255 * c) for c in matplotlib.colormaps["tab10"](k % 10)[:3]) for k in range(count - 1)]
@@ -159,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--no-tta", action="store_true", help="written beside the default scores, as metrics_<split>_no-tta*")
     p.add_argument("--data-root", default=None)
+    p.add_argument("--dataset", default=None, help="the folder of images the run was trained on, where it has moved to")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: as the run was trained)")
 
     p = commands.add_parser("predict", help="write probability maps and masks for images or folders")
@@ -168,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", action="store_true", help="also write the mask over the image")
     p.add_argument("--no-tta", action="store_true")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--keep-going", action="store_true", help="skip inputs that cannot be used and list them at the end")
 
     p = commands.add_parser("export", help="export a trained run: ONNX, a torch.export program, or a saved-model folder")
     p.add_argument("run_dir", type=Path, help="a finished run's folder (it holds model.pt)")
@@ -219,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.data_root:
                 overrides["data_root"] = args.data_root
             config = load_config(args.profile or "quick", args.recipe, args.config, overrides)
+            if config.synthetic and config.dataset not in SYNTHESIZERS:  # a folder of images is always real data
+                config = dataclasses.replace(config, synthetic=False)
             run_dir = Path(args.run_dir or default_run_dir(config))
             earlier = [name for name in ("checkpoint.pt", "model.pt") if (run_dir / name).is_file()]
             if args.resume and not earlier:
@@ -234,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_evaluate:
                 _print_summary(run_evaluation(run_dir))
         elif args.command == "evaluate":
-            _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root, args.device))
+            _print_summary(run_evaluation(args.run_dir, args.split, False if args.no_tta else None, args.data_root, args.device,
+                                          args.dataset))
         elif args.command == "export":
             print(export_run(args.run_dir, args.format, args.out, args.input_size))
         elif args.command == "section":
@@ -246,11 +284,17 @@ def main(argv: list[str] | None = None) -> int:
             print(md_path.read_text())
             print(f"Written: {md_path}, {csv_path}")
         else:
-            return predict(args.model, args.inputs, args.out, args.overlay, not args.no_tta, args.device)
+            return predict(args.model, args.inputs, args.out, args.overlay, not args.no_tta, args.device, args.keep_going)
     except (DatasetError, EncoderWeightsError, TrainingDiverged, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except torch.cuda.OutOfMemoryError:
         print("error: the GPU ran out of memory; lower the batch size (e.g. batch_size=4) or the input size.", file=sys.stderr)
         return 1
+    except TrainingInterrupted as stop:
+        print(f"interrupted: {stop}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted before training began or while scoring: nothing new was saved.", file=sys.stderr)
+        return 130
     return 0

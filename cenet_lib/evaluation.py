@@ -20,7 +20,8 @@ Scores per task (one row per image; :func:`cenet_lib.metrics.summarize` gives me
   predicted label map lacks a boundary (``boundary_missing``);
 * optic disc crops: ``disc_in_crop`` flags an image whose crop did not hold the whole disc (1 if it
   did), so that a localisation failure shows in the per-image scores;
-* other folders: the binary scores, or per-class Dice for several classes.
+* other folders: the binary scores, or per-class Dice and IoU for several classes, named by the
+  folder's ``classes.json`` or ``classes.txt`` where it has one (:class:`~cenet_lib.data.ImageFolder`).
 """
 from __future__ import annotations
 
@@ -72,8 +73,11 @@ def _binary(prob: np.ndarray, mask: np.ndarray, roi: np.ndarray | None, threshol
     return {f"{prefix}{key}": value for key, value in scores.items()}
 
 
-def score_sample(task: str, probs: np.ndarray, sample: Sample, threshold: float = 0.5) -> dict[str, float]:
-    """Scores of one prediction ``probs`` (K, H, W) in the full frame against ``sample``."""
+def score_sample(
+    task: str, probs: np.ndarray, sample: Sample, threshold: float = 0.5, class_names: tuple[str, ...] | None = None
+) -> dict[str, float]:
+    """Scores of one prediction ``probs`` (K, H, W) in the full frame against ``sample``; for several
+    classes, Dice and IoU of each class but the background, named by ``class_names`` where given."""
     mask = sample.extra.get("full_mask", sample.mask)
     if task == "vessels":
         return {**_binary(probs[0], mask, sample.roi, threshold, "fov_"), **_binary(probs[0], mask, None, threshold, "whole_")}
@@ -93,7 +97,11 @@ def score_sample(task: str, probs: np.ndarray, sample: Sample, threshold: float 
             row["disc_in_crop"] = float(sample.mask.sum() == mask.sum())
         return row
     prediction = probs.argmax(axis=0)
-    row = {f"dice_class{k}": metrics.dice(prediction == k, mask == k) for k in range(1, probs.shape[0])}
+    names = class_names or tuple(f"class{k}" for k in range(probs.shape[0]))
+    row = {}
+    for k in range(1, probs.shape[0]):
+        row[f"dice_{names[k]}"] = metrics.dice(prediction == k, mask == k)
+        row[f"iou_{names[k]}"] = 1 - metrics.overlap_error(prediction == k, mask == k)
     row["pixel_accuracy"] = float((prediction == mask).mean())
     return row
 
@@ -144,7 +152,7 @@ def evaluate(
         if "crop_box" in sample.extra:
             full_shape = sample.extra["full_mask"].shape
             probs = np.stack([paste_crop(p, sample.extra["crop_box"], full_shape) for p in probs])
-        rows.append({"id": sample.id, **score_sample(task, probs, sample, threshold)})
+        rows.append({"id": sample.id, **score_sample(task, probs, sample, threshold, reader.class_names)})
         if task == "cells":
             stack[0].append(probs[0])
             stack[1].append(sample)

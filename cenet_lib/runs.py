@@ -34,15 +34,21 @@ def evaluation_files(split: str, tta_changed: bool, tta: bool, data_root: str | 
 
 
 def run_evaluation(
-    run_dir: Path, split: str = "test", tta: bool | None = None, data_root: str | None = None, device: str | None = None
+    run_dir: Path, split: str = "test", tta: bool | None = None, data_root: str | None = None, device: str | None = None,
+    dataset: str | None = None,
 ) -> dict:
     """Evaluate ``run_dir/model.pt`` on ``split``; writes per-image and summary CSVs and a JSON of
-    the summary and its provenance, named by :func:`evaluation_files`."""
+    the summary and its provenance, named by :func:`evaluation_files`. ``data_root`` and ``dataset``
+    (a folder of images) say where the run's data is now, when it has moved."""
     run_dir = Path(run_dir)
     model, checkpoint = load_trained_model(run_dir / "model.pt")
     config = config_from_checkpoint(checkpoint)
     if data_root is not None:
         config.data_root = data_root
+    if dataset is not None:
+        if not Path(dataset).expanduser().is_dir():
+            raise FileNotFoundError(f"--dataset {dataset} does not exist; pass the folder the run's images have moved to.")
+        config.dataset = dataset
     if device is not None:
         config.device = device
     stem = evaluation_files(split, tta is not None and tta != config.tta, config.tta if tta is None else tta, data_root)

@@ -5,7 +5,10 @@
 * ``config.yaml``: every setting, the recipe and the profile;
 * ``checkpoint.pt``: model, optimizer, scheduler, RNG states, epoch, step and history, written
   atomically at the end of any epoch but the last that ends ``checkpoint_seconds`` or more after the
-  start or the last save (and every ``checkpoint_every`` steps); ``resume=True`` continues from it,
+  start or the last save, within an epoch after any step that ends ``checkpoint_seconds`` or more
+  after the last save (so at most that much work is lost to a kill), every ``checkpoint_every``
+  steps, and when SIGINT or SIGTERM asks the run to stop (:mod:`cenet_lib.interrupts`: the step
+  finishes, the checkpoint is written, and :class:`TrainingInterrupted` says how to resume); ``resume=True`` continues from it,
   mid-epoch included, and ends with the same weights as an uninterrupted run. A run shorter than
   ``checkpoint_seconds`` writes none (a smoke run, for one). The time rule keeps short epochs (20
   DRIVE images on a GPU) from spending their time on checkpoints. The validation scores are computed
@@ -31,6 +34,7 @@ import csv
 import math
 import os
 import random
+import shlex
 import shutil
 import time
 import warnings
@@ -53,9 +57,10 @@ from .config import RunConfig
 from .data import Augmentation, SegmentationDataset, build_reader
 from .data.base import Reader, ReaderSubset
 from .data.policy import InputPolicy
-from .data.synthetic import synthesize
+from .data.synthetic import SYNTHESIZERS, synthesize
 from .data.validate import check_splits
 from .evaluation import evaluate
+from .interrupts import StopOnSignal, TrainingInterrupted
 from .losses import build_loss
 from .metrics import summarize
 from .models import ResNet34Encoder, build_model
@@ -142,7 +147,8 @@ def synthetic_cache_dir() -> Path:
 def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) -> Reader:
     """The reader of ``config.dataset``: the real data, or with ``config.synthetic`` its stand-in,
     written once to ``cache_dir`` (default :func:`synthetic_cache_dir`). A folder of the user's own
-    images is read as it is, whatever ``config.synthetic`` says (``--profile smoke`` on a folder).
+    images is read as it is, whatever ``config.synthetic`` says (``--profile smoke`` on a folder), and a
+    path that does not exist is reported as such.
 
     With ``config.val_holdout = N`` on a dataset without a validation split, the last N training
     images become the ``val`` split and leave ``train``: settings are chosen on them, never on the
@@ -162,7 +168,7 @@ def _make_reader(config: RunConfig, split: str, cache_dir: Path | None) -> Reade
     options: dict[str, Any] = {}
     if config.fold is not None:
         options["fold"] = config.fold
-    if config.synthetic and not Path(config.dataset).expanduser().is_dir():
+    if config.synthetic and config.dataset in SYNTHESIZERS:
         root = Path(cache_dir or synthetic_cache_dir()) / f"{config.dataset}-seed{config.seed}"
         if not root.is_dir():  # written aside, then renamed: processes starting together never see half of it
             partial = synthesize(config.dataset, root.with_name(f"{root.name}.partial-{os.getpid()}"), seed=config.seed)
@@ -372,60 +378,69 @@ def train(
             }, checkpoint_path)
 
     stop_reason = ""
-    while state["epoch"] < epochs and not stop_reason:
-        epoch = state["epoch"]
-        sampler.epoch, sampler.skip = epoch, state["batch_in_epoch"]
-        model.train()
-        started = time.perf_counter()
-        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not main_process, leave=False)
-        for batch in progress:
-            images = batch["image"].to(hardware.device, non_blocking=True)
-            if hardware.channels_last:
-                images = images.to(memory_format=torch.channels_last)
-            masks = batch["mask"].to(hardware.device, non_blocking=True)
-            with torch.autocast(device_type=hardware.device.type, dtype=torch.bfloat16, enabled=hardware.amp):
-                logits = trained(images)
-            loss = loss_fn(logits.float(), masks)
-            if not torch.isfinite(loss):
-                kept = (f"The last good checkpoint is kept at {checkpoint_path}." if checkpoint_path.is_file()
-                        else "No checkpoint had been written yet.")
-                raise TrainingDiverged(
-                    f"The loss became {loss.item()} at epoch {epoch + 1}, step {state['step'] + 1}. {kept} "
-                    "Lower the learning rate (lr=...) or check the data."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            state["step"] += 1
-            state["batch_in_epoch"] += 1
-            state["epoch_loss"] += loss.item() * len(images)
-            state["epoch_images"] += len(images)
-            progress.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{state['epoch_images'] / (time.perf_counter() - started):.1f}")
-            if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
-                save_checkpoint()
-            if on_step is not None and main_process:
-                on_step(state["step"], epochs * steps_per_epoch)
+    with StopOnSignal() as stop:
+        while state["epoch"] < epochs and not stop_reason:
+            epoch = state["epoch"]
+            sampler.epoch, sampler.skip = epoch, state["batch_in_epoch"]
+            model.train()
+            started = time.perf_counter()
+            progress = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not main_process, leave=False)
+            for batch in progress:
+                images = batch["image"].to(hardware.device, non_blocking=True)
+                if hardware.channels_last:
+                    images = images.to(memory_format=torch.channels_last)
+                masks = batch["mask"].to(hardware.device, non_blocking=True)
+                with torch.autocast(device_type=hardware.device.type, dtype=torch.bfloat16, enabled=hardware.amp):
+                    logits = trained(images)
+                loss = loss_fn(logits.float(), masks)
+                if not torch.isfinite(loss):
+                    kept = (f"The last good checkpoint is kept at {checkpoint_path}." if checkpoint_path.is_file()
+                            else "No checkpoint had been written yet.")
+                    raise TrainingDiverged(
+                        f"The loss became {loss.item()} at epoch {epoch + 1}, step {state['step'] + 1}. {kept} "
+                        "Lower the learning rate (lr=...) or check the data."
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                state["step"] += 1
+                state["batch_in_epoch"] += 1
+                state["epoch_loss"] += loss.item() * len(images)
+                state["epoch_images"] += len(images)
+                progress.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{state['epoch_images'] / (time.perf_counter() - started):.1f}")
+                every = config.checkpoint_every and state["step"] % config.checkpoint_every == 0
+                mid_epoch = (0 < config.checkpoint_seconds <= time.monotonic() - last_saved
+                             and state["batch_in_epoch"] < steps_per_epoch)  # an epoch's end has its own rule
+                if every or mid_epoch or stop.requested:
+                    save_checkpoint()
+                if stop.requested:
+                    raise TrainingInterrupted(
+                        f"{stop.requested}: saved {checkpoint_path} at epoch {epoch + 1}, step {state['step']}; resume with: "
+                        f"cenet train --dataset {shlex.quote(str(config.dataset))} --run-dir {shlex.quote(str(run_dir))} --resume"
+                    )
+                if on_step is not None and main_process:
+                    on_step(state["step"], epochs * steps_per_epoch)
 
-        train_loss = state["epoch_loss"] / max(1, state["epoch_images"])
-        row = {"epoch": epoch + 1, "step": state["step"], "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
-               "seconds": time.perf_counter() - started}
-        if config.lr_policy == "plateau":
-            stop_reason = _plateau_step(state["plateau"], train_loss, model, optimizer, config)
-        last = epoch + 1 == epochs or bool(stop_reason)
-        checkpoint_due = not last and time.monotonic() - last_saved >= config.checkpoint_seconds
-        if (epoch == 0 or last or checkpoint_due) and main_process:
-            row.update(_validation(model, val_reader, config, hardware))
-        state["history"].append(row)
-        state.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss=0.0, epoch_images=0)
-        if checkpoint_due:
-            save_checkpoint()
-        if (checkpoint_due or last) and main_process:
-            plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
-        if main_process:
-            _write_log(state["history"], run_dir / "log.csv")
-            tqdm.write(f"epoch {epoch + 1}: loss {train_loss:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")
+            train_loss = state["epoch_loss"] / max(1, state["epoch_images"])
+            row = {"epoch": epoch + 1, "step": state["step"], "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
+                   "seconds": time.perf_counter() - started}
+            if config.lr_policy == "plateau":
+                stop_reason = _plateau_step(state["plateau"], train_loss, model, optimizer, config)
+            last = epoch + 1 == epochs or bool(stop_reason)
+            checkpoint_due = not last and time.monotonic() - last_saved >= config.checkpoint_seconds
+            if (epoch == 0 or last or checkpoint_due) and main_process:
+                row.update(_validation(model, val_reader, config, hardware))
+            state["history"].append(row)
+            state.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss=0.0, epoch_images=0)
+            if checkpoint_due:
+                save_checkpoint()
+            if (checkpoint_due or last) and main_process:
+                plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
+            if main_process:
+                _write_log(state["history"], run_dir / "log.csv")
+                tqdm.write(f"epoch {epoch + 1}: loss {train_loss:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")
 
     if main_process:
         save_atomic({"model": model.state_dict(), "model_name": config.model, "num_classes": reader.num_classes,

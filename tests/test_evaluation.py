@@ -84,4 +84,18 @@ def test_generic_multiclass_scores():
     mask = np.array([[0, 1], [2, 2]], np.uint8)
     probs = np.eye(3)[mask].transpose(2, 0, 1)
     row = score_sample("generic", probs, Sample("x", np.zeros((2, 2, 1), np.uint8), mask))
-    assert row == {"dice_class1": 1.0, "dice_class2": 1.0, "pixel_accuracy": 1.0}
+    assert row == {"dice_class1": 1.0, "iou_class1": 1.0, "dice_class2": 1.0, "iou_class2": 1.0, "pixel_accuracy": 1.0}
+
+
+def test_multiclass_iou_and_dice_per_named_class_match_scikit_learn():
+    from sklearn.metrics import f1_score, jaccard_score
+
+    rng = np.random.default_rng(0)
+    mask = rng.integers(0, 3, (20, 20)).astype(np.uint8)
+    prediction = np.where(rng.random((20, 20)) < 0.7, mask, rng.integers(0, 3, (20, 20))).astype(np.uint8)
+    probs = np.eye(3)[prediction].transpose(2, 0, 1)
+    row = score_sample("generic", probs, Sample("x", np.zeros((20, 20, 1), np.uint8), mask), class_names=("background", "cyst", "fluid"))
+    jaccard = jaccard_score(mask.ravel(), prediction.ravel(), labels=[1, 2], average=None)
+    f1 = f1_score(mask.ravel(), prediction.ravel(), labels=[1, 2], average=None)
+    assert row["iou_cyst"] == pytest.approx(jaccard[0]) and row["iou_fluid"] == pytest.approx(jaccard[1])
+    assert row["dice_cyst"] == pytest.approx(f1[0]) and row["dice_fluid"] == pytest.approx(f1[1])

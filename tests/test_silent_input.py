@@ -3,6 +3,7 @@ resume with settings other than the run's own. Each is refused (or read right) b
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,11 @@ def test_16_bit_images_are_refused_with_the_rule(tmp_path, monkeypatch, capsys):
     with pytest.raises(DatasetError, match=r"0.png: a 16-bit integer image \(uint16, values \d+\.\.\d+\).*8-bit PNG"):
         build_reader(str(folder), "train").load(0)
     refuses_before_building(tmp_path, monkeypatch, capsys, folder, "problems in the data", "1.tif: a 16-bit", "0.png: a 16-bit")
+    from cenet_lib.data.__main__ import main as data_command
+
+    assert data_command(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"train +\d images \(uint16\), 1 channel\(s\), 1 class\(es\): \d problem", out), out
 
 
 def test_a_deep_file_holding_8_bit_values_reads_as_that_image(tmp_path):

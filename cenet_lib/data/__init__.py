@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import DatasetError, Reader, Sample
+from .base import DatasetError, DatasetMissing, Reader, Sample
 from .dataset import SegmentationDataset
 from .drive import DRIVE
 from .folder import ImageFolder
@@ -47,13 +47,14 @@ def build_reader(name: str, split: str = "train", data_root: str | os.PathLike |
     if Path(name).expanduser().is_dir():
         return ImageFolder(Path(name).expanduser(), split, **options)
     if os.sep in name or name.startswith((".", "~")):
-        raise DatasetError(f"Dataset folder not found: {Path(name).expanduser()}; check the path.")
+        raise DatasetMissing(f"Dataset folder not found: {Path(name).expanduser()} does not exist; check the path.")
     raise ValueError(f"Unknown dataset {name!r}: use one of {', '.join(READERS)}, or the path of a folder of images.")
 
 
 __all__ = [
     "Augmentation",
     "DatasetError",
+    "DatasetMissing",
     "ImageFolder",
     "READERS",
     "Reader",

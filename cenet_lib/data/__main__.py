@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import tifffile
 
 from . import READERS, ImageFolder, build_reader
-from .base import DatasetError, Reader
-from .io import list_images
+from .base import DatasetError, DatasetMissing, Reader
+from .io import bit_depth, list_images
 from .isbi2012 import contiguous_folds
 from .paths import dataset_dir
 from .splits import SPLITS_DIR, kfold, make_split_file
@@ -92,13 +93,18 @@ def check(folder: Path) -> int:
     for split in ImageFolder.splits:
         try:
             reader = ImageFolder(folder, split)
+        except DatasetMissing as error:
+            problems.append(str(error).splitlines()[0])
+            break  # the folder is not there: the other split says the same
         except DatasetError as error:
             problems.append(str(error).splitlines()[0])
-            break  # the layout itself is wrong: the other split says the same
+            continue
         found = check_reader(reader)
         problems += found
-        if not found:
-            print(f"{split:<6}{len(reader):>5} images, {reader.in_channels} channel(s), {reader.num_classes} class(es): ok")
+        depths = Counter(bit_depth(image) for image, _ in reader.pairs)
+        depth = ", ".join(f"{name} x{count}" if len(depths) > 1 else name for name, count in sorted(depths.items()))
+        state = "ok" if not found else f"{len(found)} problem(s)"
+        print(f"{split:<6}{len(reader):>5} images ({depth}), {reader.in_channels} channel(s), {reader.num_classes} class(es): {state}")
     for problem in dict.fromkeys(problems):
         print(f"PROBLEM: {problem}")
     if not problems:

@@ -13,6 +13,10 @@ class DatasetError(RuntimeError):
     """Missing, incomplete or malformed data; the message names the file or folder and the fix."""
 
 
+class DatasetMissing(DatasetError):
+    """The dataset's own folder is not there: every split would say the same."""
+
+
 @dataclass
 class Sample:
     """One image of a dataset, in the paper's task form.
@@ -47,6 +51,8 @@ class Reader(Sequence[Sample]):
     class_names: tuple[str, ...] | None = None
     #: Where to get the dataset and where to put it: shown when it is missing.
     instructions: str = ""
+    #: ``python -m cenet_lib.data fetch NAME`` explains how to get it (not for the user's own folders).
+    fetchable: bool = True
 
     def __init__(self, root: Path, split: str) -> None:
         if split not in self.splits:
@@ -58,10 +64,13 @@ class Reader(Sequence[Sample]):
         self.synthetic = (self.root / "SYNTHETIC.txt").is_file()
 
     def require_dir(self, path: Path, what: str) -> Path:
-        """``path`` if it is a folder, else a :class:`DatasetError` with the dataset's instructions."""
+        """``path`` if it is a folder, else a :class:`DatasetError` with the dataset's instructions
+        (:class:`DatasetMissing` when the dataset's own folder is not there)."""
         if not path.is_dir():
-            raise DatasetError(f"{self.name}: {what} folder not found: {path} (python -m cenet_lib.data fetch "
-                               f"{self.name} says how to get it)\n{self.instructions}")
+            fetch = f" (python -m cenet_lib.data fetch {self.name} says how to get it)" if self.fetchable else ""
+            if not self.root.is_dir():
+                raise DatasetMissing(f"{self.name}: dataset folder not found: {self.root}{fetch}\n{self.instructions}")
+            raise DatasetError(f"{self.name}: {what} folder not found: {path}{fetch}\n{self.instructions}")
         return path
 
     def require_nonempty(self) -> None:
@@ -109,9 +118,13 @@ def paired_files(images: list[Path], masks_dir: Path, mask_name, dataset: str) -
     if missing:
         named = "; ".join(f"{image.name} -> expected {mask}" for image, mask in missing[:3])
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        image = missing[0][0]
+        suffixed = sorted(p.name for p in masks_dir.glob(f"{image.stem}?*") if p.is_file()) if masks_dir.is_dir() else []
+        hint = (f" The masks seem to carry a suffix ({suffixed[0]} for {image.name}): rename each to its image's name "
+                f"({image.stem}{Path(suffixed[0]).suffix}).") if suffixed else ""
         raise DatasetError(
             f"{dataset}: {len(missing)} of {len(images)} images have no mask in {masks_dir}: {named}{more}. "
-            "Each image needs a mask of the same name (any image suffix)."
+            f"Each image needs a mask of the same name (any image suffix).{hint}"
         )
     return pairs
 

@@ -48,6 +48,34 @@ def read_array(path: Path) -> np.ndarray:
         raise DatasetError(f"Cannot read {path} as an image ({type(error).__name__}: {error}). {fix}") from error
 
 
+def channel_count(path: Path) -> int | None:
+    """The number of channels of the image in ``path``, read from its header (1 for grey and palette
+    images); ``None`` for a file that cannot be read (loading it names the file and the fix)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tiff:
+                shape = tiff.pages[0].shape
+            return 1 if len(shape) == 2 else int(shape[-1])
+        with Image.open(path) as image:
+            return len(image.getbands()) if image.mode not in ("P", "PA") else 1
+    except Exception:
+        return None
+
+
+def bit_depth(path: Path) -> str:
+    """The stored depth of the image in ``path`` (``uint8``, ``uint16``, ``float32`` ...), from its header."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tiff:
+                return str(tiff.pages[0].dtype)
+        with Image.open(path) as image:
+            return {"I;16": "uint16", "I;16B": "uint16", "I": "int32", "F": "float32"}.get(image.mode, "uint8")
+    except Exception:
+        return "unreadable"
+
+
 def eight_bit(array: np.ndarray, path: Path) -> np.ndarray:
     """``array`` as uint8 when it is 8-bit or an integer array whose values fit 0..255, floats in
     [0, 1] as they are; any other depth is refused with the rule that converts it."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from tqdm import tqdm
 
-from .base import DatasetError, Reader
+from .base import DatasetError, DatasetMissing, Reader
 
 
 def check_reader(reader: Reader) -> list[str]:
@@ -38,14 +38,14 @@ def check_splits(make_reader: Callable[[str], Reader], splits: Iterable[str]) ->
     """Build the reader of each of ``splits`` that the dataset has and check it; raise one
     :class:`DatasetError` that lists every problem found (one line when there is one)."""
     problems = []
-    for number, split in enumerate(splits):
+    for split in splits:
         try:
             reader = make_reader(split)
         except ValueError:  # the dataset has no such split (a validation split, say)
             continue
+        except DatasetMissing as error:  # the dataset itself is missing: the other splits would say the same
+            raise DatasetMissing(str(error).splitlines()[0]) from None
         except DatasetError as error:
-            if number == 0:  # the dataset itself is missing or malformed: the other splits would say the same
-                raise DatasetError(str(error).splitlines()[0]) from None
             problems.append(str(error).splitlines()[0])
             continue
         problems += check_reader(reader)
