@@ -66,6 +66,10 @@ def main() -> None:
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    sys.path.insert(0, str(REPOSITORY))
+    from cenet_lib.provenance import provenance
+
+    record = "\n".join(f"- {key}: {value}" for key, value in provenance("cpu", repeats=args.repeats).items())
     rows = []
     for busy in args.busy:
         for threads in args.threads:
@@ -74,10 +78,6 @@ def main() -> None:
     table = pd.DataFrame(rows)
     RESULTS.mkdir(exist_ok=True)
     table.to_csv(RESULTS / "busy_threads_cpu.csv", index=False)
-    sys.path.insert(0, str(REPOSITORY))
-    from cenet_lib.provenance import provenance
-
-    record = "\n".join(f"- {key}: {value}" for key, value in provenance("cpu", repeats=args.repeats).items())
     note = (f"# cenet training step (batch 4, 256x256) by cpu_threads, {os.cpu_count()} cores, "
             f"with busy-looping processes beside it\n\n{record}\n\n")
     (RESULTS / "busy_threads_cpu.md").write_text(note + table.to_markdown(index=False) + "\n")

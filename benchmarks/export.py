@@ -54,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list_models())
     args = parser.parse_args()
+    record = provenance("cpu", precision="fp32", weights="random (seeded 0)")  # before any result file changes
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models:
@@ -62,7 +63,6 @@ def main() -> None:
     table = pd.DataFrame(rows)
     RESULTS.mkdir(exist_ok=True)
     table.to_csv(RESULTS / "export_cpu.csv", index=False)
-    record = provenance("cpu", precision="fp32", weights="random (seeded 0)")
     header = "\n".join(f"- {key}: {value}" for key, value in record.items())
     (RESULTS / "export_cpu.md").write_text(f"# Export: time, size (fp32), largest logit difference\n\n{header}\n\n"
                                            f"{table.to_markdown(index=False)}\n")
