@@ -90,6 +90,9 @@ def test_colour_masks_are_refused_and_grey_rgb_masks_read(tmp_path, monkeypatch,
     grey = folder_dataset(tmp_path / "plain")
     found, expected = build_reader(str(grey_rgb), "train")[0], build_reader(str(grey), "train")[0]
     assert found.mask.any() and np.array_equal(found.mask, expected.mask)
+    grey_alpha = folder_dataset(tmp_path / "alpha", mask=lambda k, a: Image.fromarray(
+        np.stack([a * 255, np.full_like(a, 255)], -1), mode="LA").save(tmp_path / "alpha" / "masks" / f"{k}.png"))
+    assert np.array_equal(build_reader(str(grey_alpha), "train")[0].mask, expected.mask)  # grey with alpha: grey
 
 
 class Interrupted(Exception):

@@ -99,7 +99,7 @@ def grey_mask(array: np.ndarray, path: Path) -> np.ndarray:
     a mask whose channels differ (a colour mask) is refused, naming its colours."""
     if array.ndim != 3:
         return array
-    colour = array[..., :3]
+    colour = array[..., :3] if array.shape[-1] >= 3 else array[..., :1]  # alpha (LA, RGBA) is dropped
     if (colour == colour[..., :1]).all():
         return colour[..., 0]
     colours = np.unique(colour.reshape(-1, colour.shape[-1]), axis=0)
