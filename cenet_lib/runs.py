@@ -13,6 +13,7 @@ from .data.policy import InputPolicy
 from .evaluation import evaluate, human_observer
 from .metrics import summarize
 from .models import ResNet34Encoder, save_pretrained
+from .models.encoder import SCRATCH
 from .models.export import ExportError, export_onnx, export_program
 from .provenance import provenance
 from .training import make_reader, resolve_hardware
@@ -104,7 +105,7 @@ def model_card(run_dir: Path, checkpoint: dict, config: RunConfig, resnet_encode
          f"recipe {config.recipe}, seed {config.seed}, {config.steps or config.epochs} {'steps' if config.steps else 'epochs'}"),
         f"- encoder: {weights}",
     ]
-    if resnet_encoder and ("random" in weights or "scratch" in weights):
+    if resnet_encoder and weights == SCRATCH:
         lines.append("- the ResNet-34 encoder was trained from random weights, not from ImageNet as in the paper")
     lines.append(f"- stopped: {checkpoint.get('stop_reason', 'unknown')}")
     if result:

@@ -8,13 +8,13 @@
   start or the last save, within an epoch after any step that ends ``checkpoint_seconds`` or more
   after the last save (so at most that much work is lost to a kill), every ``checkpoint_every``
   steps, and when SIGINT or SIGTERM asks the run to stop (:mod:`cenet_lib.interrupts`: the step
-  finishes, the checkpoint is written, and :class:`TrainingInterrupted` says how to resume); ``resume=True`` continues from it,
-  mid-epoch included, and ends with the same weights as an uninterrupted run. A run shorter than
-  ``checkpoint_seconds`` writes none (a smoke run, for one). The time rule keeps short epochs (20
-  DRIVE images on a GPU) from spending their time on checkpoints. The validation scores are computed
-  after the first and the last epoch and whenever a checkpoint is written. The checkpoint is deleted
-  once ``model.pt`` is written: it only serves to resume, and with the optimizer's state it is three
-  times the size of the weights (350 MB for CE-Net);
+  finishes, the checkpoint is written, and :class:`TrainingInterrupted` says how to resume).
+  ``resume=True`` continues from it, mid-epoch included, and ends with the same weights as an
+  uninterrupted run. A run shorter than ``checkpoint_seconds`` writes none (a smoke run, for one).
+  The time rule keeps short epochs (20 DRIVE images on a GPU) from spending their time on
+  checkpoints. The validation scores are computed after the first and the last epoch and with every
+  epoch-end checkpoint. The checkpoint is deleted once ``model.pt`` is written: it only serves to
+  resume, and with the optimizer's state it is three times the size of the weights (350 MB for CE-Net);
 * ``model.pt``: the final weights with what is needed to rebuild the model, and the history. It
   exists only for a finished run: a fresh start removes an old one, and ``resume=True`` on a
   finished run returns it untouched;

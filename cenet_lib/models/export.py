@@ -51,7 +51,12 @@ class ExportReport:
 
 def in_channels_of(model: SegmentationModel) -> int:
     """The number of image channels the model's first convolution takes."""
-    return next(p for p in model.parameters() if p.dim() == 4).shape[1]
+    return int(next(p for p in model.parameters() if p.dim() == 4).shape[1])
+
+
+def num_classes_of(model: SegmentationModel) -> int:
+    """The number of logit channels of the model's head (its last convolution)."""
+    return int([p for p in model.parameters() if p.dim() == 4][-1].shape[0])
 
 
 def _writable(path: str | Path) -> Path:

@@ -21,6 +21,8 @@ from typing import Any
 
 from torch import nn
 
+from .export import in_channels_of, num_classes_of
+
 FORMAT = "cenet-lib saved model"
 VERSION = 1
 #: What :func:`cenet_lib.data.transforms.normalize` does to an image before it reaches the network.
@@ -63,10 +65,8 @@ def save_pretrained(model: nn.Module, folder: str | Path, policy, threshold: flo
     if not folder.parent.is_dir():
         raise SavedModelError(f"Cannot write {folder}: the folder {folder.parent} does not exist; create it or choose another --out.")
     folder.mkdir(exist_ok=True)
-    channels = next(p for p in model.parameters() if p.dim() == 4).shape[1]
-    head = [p for p in model.parameters() if p.dim() == 4][-1]
     saved = SavedModel(
-        model_name=model.model_name, num_classes=int(head.shape[0]), in_channels=int(channels),
+        model_name=model.model_name, num_classes=num_classes_of(model), in_channels=in_channels_of(model),
         input_policy={**asdict(policy), "size": list(policy.size), "tile": list(policy.tile) if policy.tile else None,
                       "flips": list(policy.flips)},
         threshold=threshold, class_names=class_names, encoder_weights=getattr(model, "encoder_weights", ""),
