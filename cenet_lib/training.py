@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 import torch.distributed as dist
 import yaml
@@ -64,6 +64,7 @@ from .interrupts import StopOnSignal, TrainingInterrupted
 from .losses import build_loss
 from .metrics import summarize
 from .models import ResNet34Encoder, build_model
+from .reporting.figures import loss_curves
 
 
 class TrainingDiverged(RuntimeError):
@@ -257,18 +258,6 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def plot_loss_curve(history: list[dict[str, Any]], path: Path, title: str) -> None:
-    epochs = [row["epoch"] for row in history]
-    figure, axis = plt.subplots(figsize=(6, 4))
-    axis.plot(epochs, [row["train_loss"] for row in history], label="training loss")
-    axis.set(xlabel="epoch", ylabel="loss", title=title)
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 def _write_log(history: list[dict[str, Any]], path: Path) -> None:
     columns = list(dict.fromkeys(key for row in history for key in row))
     temporary = path.with_suffix(".tmp")
@@ -437,7 +426,8 @@ def train(
             if checkpoint_due:
                 save_checkpoint()
             if (checkpoint_due or last) and main_process:
-                plot_loss_curve(state["history"], run_dir / "loss_curve.png", f"{config.model} on {config.dataset}")
+                loss_curves({config.model: pd.DataFrame(state["history"])}, run_dir / "loss_curve.png",
+                            f"{config.model} on {config.dataset}")
             if main_process:
                 _write_log(state["history"], run_dir / "log.csv")
                 tqdm.write(f"epoch {epoch + 1}: loss {train_loss:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")

@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 
 def _show(axis, array: np.ndarray, labels: bool, classes: int) -> None:
@@ -71,6 +72,7 @@ def loss_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
     for name, log in logs.items():
         axis.plot(log["epoch"], log["train_loss"], label=name)
     axis.set(xlabel="epoch", ylabel="training loss", title=title)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no 1.2, 1.4 ticks on short runs
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
