@@ -131,7 +131,7 @@ def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monke
     assert len(list((results / "runs").rglob("sample_predictions.npz"))) == 3
 
     # a rerun trains nothing and says it reused the finished rows
-    scores = results / "runs" / "lung" / "ce-net-seed0" / "metrics_test_per_image.csv"
+    (scores,) = (results / "runs" / "lung").glob("cenet-dice-*-seed0/metrics_test_per_image.csv")
     before = scores.read_text()
     monkeypatch.setattr("cenet_lib.reporting.experiments.train", None)
     assert main(["section", "lung", "--profile", "smoke", "--out", str(tmp_path)]) == 0

@@ -6,7 +6,8 @@ synthetic stand-in, and the table says so. Results go to :func:`results_dir`: ``
 for real data, ``<out_root>/<profile>-synthetic`` for a stand-in (``smoke`` is always synthetic and
 keeps ``<out_root>/smoke``), so a run on synthetic data can never overwrite a real-data table.
 
-Every trained row is a run directory under ``<results>/runs/<section>/``. A row is finished once it
+Every trained row is a run directory under ``<results>/runs/<dataset>/``, named by what it is
+(:func:`run_folder`), so a run two tables ask for is trained once. A row is finished once it
 is scored (``metrics_test_per_image.csv``) and its sample predictions are stored
 (``sample_predictions.npz``); a finished row is reused, not trained again (``force=True`` retrains),
 and says so. An interrupted row resumes from its checkpoint. Runs whose profile keeps no weights
@@ -24,9 +25,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from ..checkpoint import load_trained_model
-from ..config import config_from_checkpoint, load_config
+from ..config import RunConfig, config_from_checkpoint, load_config
 from ..data import DatasetError, build_reader
 from ..data.policy import InputPolicy
 from ..evaluation import predict_sample
@@ -120,6 +122,7 @@ def run_section(
     progress = _Progress(progress_file or os.environ.get("CENET_PROGRESS_FILE"), name)
     scores: dict[str, pd.DataFrame] = {}
     logs: dict[str, pd.DataFrame] = {}
+    first_runs: dict[str, Path] = {}
     details: dict[str, Any] = {}
     steps_trained: dict[str, int] = {}
     reused: list[str] = []
@@ -131,34 +134,24 @@ def run_section(
             overrides = {"dataset": section.dataset, "model": row.model, "loss": row.loss, "seed": seed, "device": device,
                          "data_root": data_root, "synthetic": synthetic, "encoder_weights": weights, **(settings or {})}
             config = load_config(profile, overrides=overrides, section=name)
-            run_dir = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}"
             label = f"{row.method} ({number}/{len(chosen)}, seed {seed})"
-            metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"
-            must_train = force or not (model_file.is_file() or (metrics_file.is_file() and samples_file.is_file()))
-            if must_train:
-                progress.start(label)
-                train(config, run_dir, resume=not force, on_step=progress.step)
-            else:
+            legacy = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}"
+            run_dir, was_reused = _finished_run(config, run_folder(out_dir, config, legacy), label, progress, force,
+                                                samples=seed == seeds[0])
+            if was_reused:
                 reused.append(label)
-                print(f"{name}: {label}: reusing the finished run in {run_dir} (force=True trains it again)")
-            if must_train or not metrics_file.is_file():
-                progress.write(f"{name}: {label}: scoring the test split")
-                run_evaluation(run_dir)
-            if seed == seeds[0] and (must_train or not samples_file.is_file()):
-                _store_sample_predictions(run_dir, make_reader(config, "test"))
-            if not config.keep_weights:
-                model_file.unlink(missing_ok=True)
-            frame = pd.read_csv(metrics_file)
+            frame = pd.read_csv(run_dir / "metrics_test_per_image.csv")
             frame["seed"] = seed
             frames.append(frame)
+            first_runs.setdefault(row.method, run_dir)
             details = {"profile": config.profile, "recipe": config.recipe, **InputPolicy.from_config(config).describe(),
                        "epochs_or_steps": config.steps or config.epochs, "tta": config.tta}
         scores[row.method] = pd.concat(frames, ignore_index=True)
-        logs[row.method] = pd.read_csv(out_dir / "runs" / name / f"{_slug(row.method)}-seed{seeds[0]}" / "log.csv")
+        logs[row.method] = pd.read_csv(first_runs[row.method] / "log.csv")
         # a step budget is rounded up to whole epochs, so the steps trained can exceed ``epochs_or_steps``
         if "step" in logs[row.method]:  # logs written before the column existed lack it
             steps_trained[row.method] = int(logs[row.method]["step"].iloc[-1])
-    human_file = out_dir / "runs" / name / f"{_slug(chosen[-1].method)}-seed{seeds[0]}" / "human_observer_per_image.csv"
+    human_file = first_runs[chosen[-1].method] / "human_observer_per_image.csv"
     if section.name == "vessels" and human_file.is_file():
         scores["Second observer"] = pd.read_csv(human_file)
 
@@ -178,9 +171,48 @@ def run_section(
     files = write_table(table, section, out_dir / "tables", record, synthetic)
     per_image = write_per_image(scores, section, out_dir / "tables")
     files.append(loss_curves(logs, out_dir / "figures" / f"loss_curves_{name}.png", f"Table {section.table}: training loss ({dataset_name}, training split)"))
-    files.append(_samples(section, scores, out_dir, name, seeds[0], reader))
+    files.append(_samples(section, first_runs, out_dir, name, reader))
     files.append(per_image)
     return SectionResult(table, files, synthetic, time.perf_counter() - started, out_dir, reused)
+
+
+def run_folder(out_dir: Path, config: RunConfig, legacy: Path | None = None) -> Path:
+    """``<out_dir>/runs/<dataset>/<run name>`` (:meth:`RunConfig.run_name`): named by what the run
+    is, so every table that asks for it finds it. A finished or interrupted run in the folder an
+    older version named after its table (``legacy``) is moved here, with a message, when its
+    settings are this run's."""
+    folder = out_dir / "runs" / config.identity()["dataset"] / config.run_name()
+    if folder.exists() or legacy is None or not (legacy / "config.yaml").is_file():
+        return folder
+    saved = config_from_checkpoint({"config": yaml.safe_load((legacy / "config.yaml").read_text())})
+    if saved.identity() == config.identity() and saved.seed == config.seed:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        legacy.rename(folder)
+        print(f"Moved the run in {legacy} to {folder}: runs are now named by what they are, not by their table.")
+    else:
+        print(f"{legacy} holds a run with other settings than {folder}; it is left where it is.")
+    return folder
+
+
+def _finished_run(config: RunConfig, run_dir: Path, label: str, progress: _Progress, force: bool, samples: bool) -> tuple[Path, bool]:
+    """Train (or resume) and score the run in ``run_dir`` unless it is finished; store its sample
+    predictions when ``samples``. Returns the folder and whether the run was reused."""
+    metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"
+    finished = metrics_file.is_file() and (samples_file.is_file() or not samples)
+    must_train = force or not (model_file.is_file() or finished)
+    if must_train:
+        progress.start(label)
+        train(config, run_dir, resume=not force, on_step=progress.step)
+    else:
+        print(f"{progress.section}: {label}: reusing the finished run in {run_dir} (force=True trains it again)")
+    if must_train or not metrics_file.is_file():
+        progress.write(f"{progress.section}: {label}: scoring the test split")
+        run_evaluation(run_dir)
+    if samples and (must_train or not samples_file.is_file()):
+        _store_sample_predictions(run_dir, make_reader(config, "test"))
+    if not config.keep_weights:
+        model_file.unlink(missing_ok=True)
+    return run_dir, not must_train
 
 
 def section_note(result: SectionResult) -> str:
@@ -210,13 +242,13 @@ def _store_sample_predictions(run_dir: Path, reader) -> None:
     np.savez_compressed(run_dir / SAMPLES_FILE, **maps)
 
 
-def _samples(section: Section, scores: dict, out_dir: Path, name: str, seed: int, reader) -> Path:
+def _samples(section: Section, runs: dict[str, Path], out_dir: Path, name: str, reader) -> Path:
     """Fig. 5-7 style: a few test images, each trained row's prediction, the ground truth."""
     samples = [reader[index] for index in range(min(SAMPLE_IMAGES, len(reader)))]
     predictions: dict[str, list] = {}
     for row in section.rows:
-        stored = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}" / SAMPLES_FILE
-        if row.method not in scores or not stored.is_file():
+        stored = runs[row.method] / SAMPLES_FILE if row.method in runs else None
+        if stored is None or not stored.is_file():
             continue
         with np.load(stored) as maps:
             predictions[row.method] = [maps[f"image{k}"] if reader.num_classes > 1 else maps[f"image{k}"] / 255.0
