@@ -22,12 +22,14 @@ import torch
 REPOSITORY = Path(__file__).resolve().parents[1]
 RESULTS = REPOSITORY / "benchmarks" / "results"
 sys.path.insert(0, str(REPOSITORY))
+from speed import median_seconds  # noqa: E402
+
 from cenet_lib.config import load_config  # noqa: E402
+from cenet_lib.hardware import resolve_hardware  # noqa: E402
 from cenet_lib.losses import build_loss  # noqa: E402
 from cenet_lib.models import build_model  # noqa: E402
 from cenet_lib.provenance import provenance  # noqa: E402
-from cenet_lib.training import make_optimizer, resolve_hardware  # noqa: E402
-from speed import median_seconds  # noqa: E402
+from cenet_lib.training import make_optimizer  # noqa: E402
 
 
 def measure(threads: int, repeats: int) -> dict:

@@ -56,18 +56,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from speed import median_seconds  # noqa: E402  (benchmarks/speed.py, beside this script)
 
 from cenet_lib.checkpoint import load_trained_model  # noqa: E402
 from cenet_lib.config import load_config  # noqa: E402
 from cenet_lib.data.policy import InputPolicy, parse_size  # noqa: E402
+from cenet_lib.data.run_readers import make_reader  # noqa: E402
 from cenet_lib.data.transforms import FLIPS  # noqa: E402
 from cenet_lib.evaluation import evaluate, predict_sample  # noqa: E402
+from cenet_lib.hardware import resolve_hardware  # noqa: E402
 from cenet_lib.metrics import summarize  # noqa: E402
 from cenet_lib.models import build_model  # noqa: E402
 from cenet_lib.provenance import device_description, git_commit  # noqa: E402
 from cenet_lib.reporting.sections import SECTIONS  # noqa: E402
-from cenet_lib.training import make_reader, resolve_hardware, train  # noqa: E402
-from speed import median_seconds  # noqa: E402  (benchmarks/speed.py, beside this script)
+from cenet_lib.training import train  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results")
 #: The validation score each section is judged by, and whether higher is better.

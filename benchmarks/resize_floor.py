@@ -7,7 +7,7 @@ training sees it (nearest neighbour, the ``resize`` policy of :mod:`cenet_lib.da
 into one-hot "probabilities", brought back to the native size the way predictions are
 (:meth:`~cenet_lib.data.policy.InputPolicy.to_native`, which
 :func:`~cenet_lib.evaluation.predict_sample` calls) and scored against the native reference with
-the section's own metric (:func:`cenet_lib.evaluation.score_sample`). The result is the floor the
+the section's own metric (its reader's task, :mod:`cenet_lib.tasks`). The result is the floor the
 ``resize`` policy puts under a table's numbers: no network trained at that size can be scored
 better than the targets it was trained on, on average.
 
@@ -25,10 +25,9 @@ import torch
 
 from cenet_lib.config import load_config
 from cenet_lib.data.policy import InputPolicy, parse_size
-from cenet_lib.evaluation import score_sample
+from cenet_lib.data.run_readers import make_reader
 from cenet_lib.provenance import git_commit
 from cenet_lib.reporting.sections import SECTIONS
-from cenet_lib.training import make_reader
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -59,7 +58,7 @@ def main() -> None:
     reader = make_reader(config, split)
     rows = []
     for size in args.sizes:
-        scores = pd.DataFrame([score_sample(args.section, oracle_probabilities(sample.mask, size, reader.num_classes), sample)
+        scores = pd.DataFrame([reader.task.score(oracle_probabilities(sample.mask, size, reader.num_classes), sample, 0.5)
                                for sample in reader])
         rows.append({"resize": f"{size[0]}x{size[1]}", "images": len(scores),
                      **{column: round(float(scores[column].mean()), 3) for column in scores if column.startswith("boundary_")}})

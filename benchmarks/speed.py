@@ -51,11 +51,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cenet_lib.config import PROFILES, RunConfig, load_config
 from cenet_lib.data import Augmentation, DatasetError, SegmentationDataset, build_reader
+from cenet_lib.hardware import Hardware, resolve_hardware
 from cenet_lib.losses import build_loss
 from cenet_lib.models import build_model, list_models
 from cenet_lib.provenance import device_description, git_commit
 from cenet_lib.runs import run_evaluation
-from cenet_lib.training import Hardware, make_optimizer, resolve_hardware
+from cenet_lib.training import make_optimizer
 from cenet_lib.tta import predict_probabilities
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Checkpoints: written atomically, loaded with clear errors.
+"""Checkpoints: what a run saves (:class:`TrainState`), written atomically, loaded with clear errors.
 
 A checkpoint is a dict saved with ``torch.save``. It is first written to a temporary file in the
 same folder, flushed to disk, then renamed over the target (``os.replace`` is atomic on POSIX and
@@ -7,11 +7,15 @@ never a partial file where a finished one is expected.
 """
 from __future__ import annotations
 
+import math
 import os
+import random
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,3 +111,72 @@ def load_trained_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     load_weights(model, checkpoint, str(path))
     model.encoder_weights = checkpoint.get("encoder_weights", model.encoder_weights)
     return model.eval(), checkpoint
+
+
+def rng_state() -> dict[str, Any]:
+    """The random states, in types that ``torch.load(weights_only=True)`` reads back."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": (name, keys.tolist(), position, has_gauss, cached),
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+#: What a run's files hold beside the weights: both files carry the model's identity and settings;
+#: ``checkpoint.pt`` adds what resuming needs, ``model.pt`` what a finished run reports.
+IDENTITY_KEYS = ("model_name", "num_classes", "in_channels", "encoder_weights", "config")
+RESUME_KEYS = ("optimizer", "scheduler", "state", "rng")
+FINAL_KEYS = ("stop_reason", "synthetic", "history")
+
+
+@dataclass
+class TrainState:
+    """Where a run stands: epochs and optimizer steps done, the position and running loss within
+    the current epoch (a run resumes mid-epoch), the per-epoch history, the plateau policy's memory
+    (its best loss and weights) and, once it ends, why it stopped."""
+
+    epoch: int = 0
+    step: int = 0
+    batch_in_epoch: int = 0
+    epoch_loss: float = 0.0
+    epoch_images: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    plateau: dict[str, Any] = field(default_factory=lambda: {"best": math.inf, "bad_epochs": 0})
+    stop_reason: str = ""
+
+    def end_epoch(self, row: dict[str, Any]) -> None:
+        self.history.append(row)
+        self.epoch, self.batch_in_epoch, self.epoch_loss, self.epoch_images = self.epoch + 1, 0, 0.0, 0
+
+    def to_checkpoint(self, model: nn.Module, identity: dict[str, Any], optimizer=None, scheduler=None,
+                      synthetic: bool = False, final: bool = False) -> dict[str, Any]:
+        """The one layout of a run's files: ``model.pt`` with ``final`` (:data:`FINAL_KEYS`),
+        ``checkpoint.pt`` otherwise (:data:`RESUME_KEYS`); ``identity`` gives :data:`IDENTITY_KEYS`."""
+        payload = {"model": model.state_dict(), **{key: identity[key] for key in IDENTITY_KEYS}}
+        if final:
+            return {**payload, "stop_reason": self.stop_reason or "completed all epochs", "synthetic": synthetic,
+                    "history": self.history}
+        state = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch, "epoch_loss": self.epoch_loss,
+                 "epoch_images": self.epoch_images, "history": self.history, "plateau": self.plateau}
+        return {**payload, "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None, "state": state, "rng": rng_state()}
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any], model: nn.Module, optimizer, scheduler, source: str) -> TrainState:
+        """Restore ``checkpoint.pt`` into the model, optimizer, scheduler and random generators."""
+        load_weights(model, checkpoint, source)
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(checkpoint["scheduler"])
+        set_rng_state(checkpoint["rng"])
+        return cls(**checkpoint["state"])

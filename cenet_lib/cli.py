@@ -28,6 +28,7 @@ from .data.io import IMAGE_SUFFIXES, read_array, read_image, write_image
 from .data.policy import InputPolicy
 from .data.synthetic import SYNTHESIZERS
 from .evaluation import predict_sample
+from .hardware import resolve_hardware
 from .interrupts import TrainingInterrupted
 from .models import EncoderWeightsError, SavedModelError, from_pretrained, list_models
 from .reporting.claims import write_ledger
@@ -35,7 +36,7 @@ from .reporting.experiments import run_section
 from .reporting.sections import SECTIONS
 from .reporting.summary import write_summary
 from .runs import EXPORT_FORMATS, default_run_dir, export_run, run_evaluation
-from .training import TrainingDiverged, resolve_hardware, train
+from .training import TrainingDiverged, train
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -55,6 +56,9 @@ def _print_summary(result: dict) -> None:
         print(f"  {name:<24} {value['mean']:.4f} ± {value['std']:.4f}")
     for name, value in result.get("human_observer", {}).items():
         print(f"  human observer {name:<9} {value['mean']:.4f}")
+    if result.get("degenerate"):
+        print(f"DEGENERATE: the thresholded predictions are {result['degenerate']} on every image (sensitivity or "
+              "specificity 0 everywhere); the claims ledger does not judge claims on such a run.")
 
 
 def load_predictor(path: Path) -> tuple[torch.nn.Module, InputPolicy, float, int]:
@@ -220,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="where the datasets are (default: $CENET_DATA_ROOT or data/)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per trained row")
-    p.add_argument("--encoder-weights", default="scratch", help="scratch, imagenet or a ResNet-34 state-dict file")
+    p.add_argument("--encoder-weights", default="random", help="random (scratch is an older name), imagenet or a ResNet-34 state-dict file")
     p.add_argument("--out", type=Path, default=Path("results"),
                    help="outputs go to OUT/<profile>/ (OUT/<profile>-synthetic/ on a synthetic stand-in)")
     p.add_argument("--force", action="store_true", help="retrain rows already finished")
@@ -235,7 +239,7 @@ def run_sections(args: argparse.Namespace) -> None:
                              seeds=tuple(range(args.seeds)), out_root=args.out, encoder_weights=args.encoder_weights,
                              force=args.force)
         data = "synthetic stand-in" if result.synthetic else "real data"
-        print(f"{name}: Table {SECTIONS[name].table} on {data} in {result.seconds:.0f} s: {result.files[1]}")
+        print(f"{name}: Table {SECTIONS[name].table} on {data} in {result.seconds:.0f} s: {result.table_files.markdown}")
         written.append(result.out_dir)
     for folder in dict.fromkeys(written):
         readme, _ = write_summary(folder)

@@ -16,11 +16,9 @@ A run's configuration is built in layers, later ones winning:
 
 The chosen profile and recipe are recorded with every result.
 
-Why ``scratch``: the ImageNet weights the paper starts from cannot be downloaded on the project's
-machines, and from random weights SGD at 4e-3 barely moves in a CPU budget. Measured on DRIVE
-(cenet, 256x256, batch 4, seed 0, this repository's CPU): the Dice loss went from 0.75 to 0.68 in
-10 epochs with SGD even at 2e-2, and from 0.74 to 0.59 with Adam at 1e-3. The ``quick`` profile
-therefore uses ``scratch``; ``--recipe paper`` restores the paper's optimizer.
+``scratch`` exists because the ImageNet weights the paper starts from cannot be downloaded on the
+project's machines, and from random weights SGD barely moves in a CPU budget (measured:
+``benchmarks/README.md``, "How the settings were chosen"); ``--recipe paper`` restores the paper's optimizer.
 """
 from __future__ import annotations
 
@@ -41,7 +39,7 @@ class RunConfig:
     dataset: str = "drive"
     data_root: str | None = None
     fold: int | None = None  # cross-validation fold for the datasets that have folds
-    encoder_weights: str = "scratch"  # "imagenet", "scratch" or a path to a ResNet-34 state dict
+    encoder_weights: str = "random"  # "random", "imagenet" or a path to a ResNet-34 state dict
     synthetic: bool = False  # train on the dataset's synthetic stand-in instead of the real data
     max_images: int | None = None  # use only the first N training images (smoke runs)
     val_holdout: int = 0  # N > 0: the last N training images form the validation split, where there is none
@@ -122,10 +120,14 @@ NOT_IDENTITY = frozenset({
 })
 
 
+#: The spellings of a randomly initialised encoder: ``random``, and the older ``scratch`` and ``none``.
+RANDOM_SPELLINGS = frozenset({"random", "scratch", "none"})
+
+
 def canonical_encoder_weights(value: str | None) -> str:
     """``random`` for a randomly initialised encoder (``scratch``, ``none`` and ``None`` are older
     spellings of it), ``imagenet``, or the path of a weights file."""
-    if value is None or str(value).lower() in {"none", "scratch", "random"}:
+    if value is None or str(value).lower() in RANDOM_SPELLINGS:
         return "random"
     return str(value)
 
@@ -152,9 +154,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "synthetic": True, "input_size": (64, 64), "epochs": 2, "batch_size": 2, "max_images": 4,
         "max_test_images": 2, "tta": True, "device": "cpu", "keep_weights": False,
     },
-    # Every row of a table gets the same steps, whatever the dataset's size. 300 was sized for the
-    # costliest section on a 2-core CPU before the bf16 and channels_last defaults (lung: U-Net 3.3 s
-    # a step, now 1.51 s); sections listed in SECTION_SETTINGS take measured budgets instead.
+    # The sections' own sizes and steps are in SECTION_SETTINGS; 300 steps is the default for others
+    # (benchmarks/README.md, "How the settings were chosen").
     "quick": {
         "recipe": "scratch", "input_size": (256, 256), "steps": 300, "batch_size": 4,
     },
@@ -163,60 +164,10 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 #: Settings of a profile for one paper section, over the profile's own: how its images reach the
-#: network and how long its rows train, chosen by ``benchmarks/input_policy_search.py`` on a
-#: validation split (never the test split); every row of a table gets the same steps, the most that
-#: fit the section's budget (``benchmarks/results/input_policy_<section>*_budget.md``: measured step
-#: and prediction costs, 60 s a row for the rest). Measured with CE-Net, seed 0 (``*.md`` beside):
-#:
-#: * Vessels (Table II): native-scale 192x192 crops beat 256 and 384 (validation FOV AUC 0.959,
-#:   0.952 and 0.935 after 888, 721 and 247 steps: smaller crops buy more steps), where resizing
-#:   DRIVE to 256x256 halved its width. Tiles of the crop at inference change nothing there (0.9612
-#:   against 0.9609 whole, ``input_policy_vessels_tiled.md``) and cost twice the prediction time,
-#:   so whole images are predicted. The ablations (Table VI) use the same policy, with their own steps.
-#: * Cells (Table IV): ISBI's 512x512 slices at native scale, 192x192 crops (validation V_Rand
-#:   0.977 after 1218 steps; tiled and whole prediction agree to 1e-5), whole slices predicted.
-#: * OCT (Table V): a 256x256 resize, trained with left-right flips only (``flips=horizontal``):
-#:   validation boundary error 1.75 px after 474 steps against 2.38 px after 523 with the paper's
-#:   eight flips (``input_policy_oct_resize_horizontal-flips.md``, ``input_policy_oct_resize.md``).
-#:   An up-down flip or a transpose turns a B-scan's layers upside down or on their side, and their
-#:   labels are their top-to-bottom order: a network learning all eight views learns eight tasks in
-#:   one budget. Test-time augmentation then averages the same two views (that search still timed
-#:   prediction with all eight, 33 s of the budget where two views take about a quarter of it, so
-#:   474 steps leave some tens of seconds unspent). Resizes that keep more
-#:   rows lower the floor below but buy fewer steps, and lose: 384x192 2.71 px (440 steps),
-#:   448x192 3.01 px (403), 256x256 2.38 px (523), all with eight flips. Crops of
-#:   the full B-scan height (496) and 256 A-scans must be predicted in tiles of that size
-#:   (validation boundary error 6.6 px against 25.6 px for whole B-scans after 405 steps, the same
-#:   weights, ``input_policy_oct_tiled.md``: trained on 256-wide crops, CE-Net's context blocks
-#:   mislead it on a wider B-scan, dark vitreous taken for choroid), but the budget buys only 210
-#:   native-scale steps (``input_policy_oct_tiled_budget.md``, real step costs), and there every
-#:   row swung between 8 and 320 px on validation and ended at 15-91 px
-#:   (``oct_quick_validation_crop496x256.csv``, from that quick run), while the resize reached
-#:   3.0 px in 306 steps (CE-Net with Dice, that quick run's own validation log). The resize has
-#:   a floor: a perfect network at 256x256 scores 1.07 px on the validation B-scans, 0.67 at
-#:   384x192, 0.61 at 448x192, 0.57 at 448x448 (``benchmarks/resize_floor.py``, ``resize_floor_oct.md``).
-#: * Lung (Table III): a 256x256 resize, 601 steps (validation overlap error 0.065 on the last 20
-#:   training images, which the search holds out, the set having no val split), against 0.376
-#:   for native-scale 256x256 crops of the 512x512 slices, which buy 443 steps, need 440 s of the
-#:   budget to predict whole slices with TTA, and got worse after step 300 (best 0.200;
-#:   ``input_policy_lung_resize.md``, ``input_policy_lung.md``). Table III trained 300 steps before.
-#: * Optic disc (Table I): a 256x256 resize of the disc region, 676 steps (validation overlap error
-#:   0.109, best 0.087, on the last 8 training images, the set having no val split), against 0.252
-#:   for native-scale 256x256 crops of the region: predicting the 51 test regions whole at native
-#:   scale with TTA takes 1117 s of the budget, leaving 234 steps (``input_policy_optic_disc_resize.md``,
-#:   ``input_policy_optic_disc.md``). Table I trained 300 steps before.
-#:
-#: Step costs: the search's first version timed one fixed batch and missed 10-37% of the cost. Table
-#: II's 888 steps still come from it, and it fitted (1620 s). Table IV trained 1102 steps from it
-#: and took 2021 s of its 1800; re-measured with real training steps (``--cost-only``), 954 fit
-#: (``input_policy_cells_budget.md``). Table VI trained 871 steps and took 3894 s of its 3600, 407 s
-#: of them because a check ran beside its U-Net row (1.355 s a step against 0.889); re-measured,
-#: 810 fit (``input_policy_ablation_budget.md``). This CPU's speed itself varies: the search timed
-#: the same OCT steps at 0.481 s (CE-Net) and 1.544 s (U-Net) in one run and at 0.535 and 1.69 an
-#: hour later, and an earlier Table V run took up to 24% longer a step than its search (CE-Net with
-#: Dice 0.617 s against 0.502), while the current one took 0.521 and 1.633, below its search, and
-#: fitted (1794 s of 1800). So the budget rule has no margin; a table that runs over says so in its
-#: wall time.
+#: network and how long its rows train. Each was chosen by ``benchmarks/input_policy_search.py`` on a
+#: validation split, never the test split, with every row of a table given the most steps that fit
+#: the section's budget; the measurements behind each line are in ``benchmarks/README.md``
+#: ("How the settings were chosen") and ``benchmarks/results/input_policy_<section>*.md``.
 #: Tables II and VI share one DRIVE setting, so their U-Net, Backbone and CE-Net runs are the same
 #: runs: the steps that fit Table VI's eight rows in 60 minutes (``input_policy_ablation_budget.md``),
 #: which also fit Table II's three rows in its 30.
@@ -224,12 +175,12 @@ _DRIVE_QUICK: dict[str, Any] = {"input_policy": "crop", "input_size": (192, 192)
 
 SECTION_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
-        "vessels": _DRIVE_QUICK,
+        "vessels": _DRIVE_QUICK,  # input_policy_vessels.md (crops), input_policy_ablation_budget.md (steps)
         "ablation": _DRIVE_QUICK,
-        "cells": {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 954},
-        "oct": {"input_policy": "resize", "input_size": (256, 256), "flips": "horizontal", "steps": 474},
-        "lung": {"input_policy": "resize", "input_size": (256, 256), "steps": 601},
-        "optic_disc": {"input_policy": "resize", "input_size": (256, 256), "steps": 676},
+        "cells": {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 954},  # input_policy_cells_budget.md
+        "oct": {"input_policy": "resize", "input_size": (256, 256), "flips": "horizontal", "steps": 474},  # input_policy_oct_resize_horizontal-flips.md
+        "lung": {"input_policy": "resize", "input_size": (256, 256), "steps": 601},  # input_policy_lung_resize.md
+        "optic_disc": {"input_policy": "resize", "input_size": (256, 256), "steps": 676},  # input_policy_optic_disc_resize.md
     },
 }
 

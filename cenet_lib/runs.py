@@ -1,6 +1,7 @@
 """A run directory: where a trained model lives, its evaluation written beside it, and its exports."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -10,13 +11,15 @@ from .config import RunConfig, config_from_checkpoint
 from .data import READERS
 from .data.base import ReaderSubset
 from .data.policy import InputPolicy
-from .evaluation import evaluate, human_observer
+from .data.run_readers import make_reader
+from .evaluation import evaluate
 from .metrics import summarize
+from .metrics.degenerate import one_class
 from .models import ResNet34Encoder, save_pretrained
-from .models.encoder import SCRATCH
+from .models.encoder import is_random_init
 from .models.export import ExportError, export_onnx, export_program
 from .provenance import provenance
-from .training import make_reader, resolve_hardware
+from .resolved import resolve_run
 
 
 def default_run_dir(config: RunConfig) -> Path:
@@ -39,49 +42,48 @@ def run_evaluation(
     dataset: str | None = None,
 ) -> dict:
     """Evaluate ``run_dir/model.pt`` on ``split``; writes per-image and summary CSVs and a JSON of
-    the summary and its provenance, named by :func:`evaluation_files`. ``data_root`` and ``dataset``
-    (a folder of images) say where the run's data is now, when it has moved."""
+    the summary and its provenance, named by :func:`evaluation_files`, and on the test split the
+    dataset's own extra scores (its task's ``extras``: DRIVE's second observer). ``data_root`` and
+    ``dataset`` (a folder of images) say where the run's data is now, when it has moved."""
     run_dir = Path(run_dir)
     model, checkpoint = load_trained_model(run_dir / "model.pt")
     config = config_from_checkpoint(checkpoint)
-    if data_root is not None:
-        config.data_root = data_root
-    if dataset is not None:
-        if not Path(dataset).expanduser().is_dir():
-            raise FileNotFoundError(f"--dataset {dataset} does not exist; pass the folder the run's images have moved to.")
-        config.dataset = dataset
-    if device is not None:
-        config.device = device
-    stem = evaluation_files(split, tta is not None and tta != config.tta, config.tta if tta is None else tta, data_root)
-    hardware = resolve_hardware(config)
-    hardware.place(model)
-    reader = make_reader(config, split)
-    if config.max_test_images:
-        reader = ReaderSubset(reader, range(min(config.max_test_images, len(reader))), split)
-    use_tta = config.tta if tta is None else tta
+    if dataset is not None and not Path(dataset).expanduser().is_dir():
+        raise FileNotFoundError(f"--dataset {dataset} does not exist; pass the folder the run's images have moved to.")
+    moved = {"data_root": data_root, "dataset": dataset, "device": device}
+    run = resolve_run(dataclasses.replace(config, **{key: value for key, value in moved.items() if value is not None}))
+    use_tta = run.config.tta if tta is None else tta
+    stem = evaluation_files(split, use_tta != run.config.tta, use_tta, data_root)
+    run.hardware.place(model)
+    reader = make_reader(run.config, split)
+    if run.config.max_test_images:
+        reader = ReaderSubset(reader, range(min(run.config.max_test_images, len(reader))), split)
     started = time.perf_counter()
-    policy = InputPolicy.from_config(config)
-    per_image, _ = evaluate(model, reader, policy, use_tta, config.threshold, hardware.device, hardware.amp)
+    per_image, _ = evaluate(model, reader, run.policy, use_tta, run.config.threshold, run.hardware.device, run.hardware.amp)
     seconds = time.perf_counter() - started
     per_image.to_csv(run_dir / f"{stem}_per_image.csv", index=False)
     summary = summarize(per_image)
     summary.to_csv(run_dir / f"{stem}_summary.csv")
     result = {
-        "summary": {name: {"mean": row["mean"], "std": row["std"], "n": int(row["n"])} for name, row in summary.iterrows()},
+        "summary": _means(summary),
+        "degenerate": one_class(per_image),  # "all background" or "all foreground" when one class everywhere
         "provenance": provenance(
-            hardware.device, precision="bf16 autocast" if hardware.amp else "fp32", model=config.model, dataset=config.dataset, split=split, fold=config.fold,
-            synthetic=reader.synthetic, profile=config.profile, recipe=config.recipe, seed=config.seed,
-            encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, **policy.describe(),
+            run.hardware.device, precision=run.hardware.precision, model=config.model, dataset=run.config.dataset, split=split,
+            fold=config.fold, synthetic=reader.synthetic, profile=config.profile, recipe=config.recipe, seed=config.seed,
+            encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, **run.policy.describe(),
             evaluation_seconds=round(seconds, 1),
         ),
     }
-    if reader.name == "drive" and split == "test":
-        human = human_observer(reader)
-        human.to_csv(run_dir / "human_observer_per_image.csv", index=False)
-        result["human_observer"] = {name: {"mean": row["mean"], "std": row["std"]} for name, row in summarize(human).iterrows()}
+    for name, frame in (reader.task.extras(reader) if split == "test" else {}).items():
+        frame.to_csv(run_dir / f"{name}_per_image.csv", index=False)
+        result[name] = _means(summarize(frame))
     (run_dir / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     result["files"] = stem
     return result
+
+
+def _means(summary) -> dict[str, dict[str, float]]:
+    return {name: {"mean": row["mean"], "std": row["std"], "n": int(row["n"])} for name, row in summary.iterrows()}
 
 
 EXPORT_FORMATS = ("onnx", "pt2", "folder")
@@ -105,7 +107,7 @@ def model_card(run_dir: Path, checkpoint: dict, config: RunConfig, resnet_encode
          f"recipe {config.recipe}, seed {config.seed}, {config.steps or config.epochs} {'steps' if config.steps else 'epochs'}"),
         f"- encoder: {weights}",
     ]
-    if resnet_encoder and weights == SCRATCH:
+    if resnet_encoder and is_random_init(weights):
         lines.append("- the ResNet-34 encoder was trained from random weights, not from ImageNet as in the paper")
     lines.append(f"- stopped: {checkpoint.get('stop_reason', 'unknown')}")
     if result:

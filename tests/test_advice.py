@@ -30,7 +30,7 @@ def pair(root: Path, name: str, images: str = "images", masks: str = "masks", ma
 
 
 def test_a_mistyped_folder_says_it_does_not_exist_under_any_profile(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(training, "build_model", None)
+    monkeypatch.setattr(training, "build_parts", None)
     for profile in ("smoke", "quick"):
         assert cenet(["train", "--dataset", str(tmp_path / "my_dat" / "fundus"), "--profile", profile]) == 1
         err = capsys.readouterr().err
@@ -70,7 +70,7 @@ def test_missing_masks_of_both_splits_are_reported_at_once(tmp_path, capsys, mon
     assert data_command(["check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "train_b.png -> expected" in out and "test_b.png -> expected" in out, out
-    monkeypatch.setattr(training, "build_model", None)
+    monkeypatch.setattr(training, "build_parts", None)
     assert cenet(["train", "--dataset", str(tmp_path), "--profile", "smoke"]) == 1
     err = capsys.readouterr().err
     assert "2 problems in the data" in err and "train_b.png" in err and "test_b.png" in err, err

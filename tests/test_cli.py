@@ -34,7 +34,7 @@ def test_train_writes_a_complete_run(trained_run):
     result = json.loads((trained_run / "metrics_test.json").read_text())
     provenance = result["provenance"]
     assert provenance["synthetic"] is True and provenance["profile"] == "smoke" and provenance["recipe"] == "paper"
-    assert provenance["encoder_weights"].startswith("scratch") and provenance["tta"] is True
+    assert provenance["encoder_weights"] == "random initialisation" and provenance["tta"] is True
     assert "fov_auc" in result["summary"] and "fov_sensitivity" in result["human_observer"]
 
 
@@ -183,7 +183,7 @@ def test_bad_data_stops_train_before_anything_is_built(spoil, tmp_path, capsys, 
 
     folder = own_folder(tmp_path / "mine")
     named, fix = spoil(folder)
-    monkeypatch.setattr(training, "build_model", None)  # nothing may get this far
+    monkeypatch.setattr(training, "build_parts", None)  # nothing may get this far
     run = tmp_path / "run"
     code = main(["train", "--dataset", str(folder), "--profile", "smoke", "--run-dir", str(run), "max_images=1"])
     err = one_line(capsys)

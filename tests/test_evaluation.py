@@ -8,8 +8,9 @@ from torch import nn
 
 from cenet_lib.data import build_reader
 from cenet_lib.data.base import Sample
-from cenet_lib.evaluation import evaluate, human_observer, predict_sample, score_sample, task_of
+from cenet_lib.evaluation import evaluate, predict_sample
 from cenet_lib.metrics import binary_scores
+from cenet_lib.tasks import CellStackTask, DiscCropTask, FieldOfViewTask, LayerBoundaryTask, MultiClassTask
 
 
 class Oracle(nn.Module):
@@ -41,7 +42,7 @@ def test_drive_scores_inside_fov_and_whole_image(synthetic_root):
     assert table.loc[0, "fov_accuracy"] == pytest.approx(expected["accuracy"])
     # this oracle marks everything dark as vessel, the black surround too: only the FOV score ignores it
     assert (table["whole_accuracy"] < table["fov_accuracy"]).all() and (table["fov_auc"] > 0.8).all()
-    human = human_observer(reader)
+    human = reader.task.extras(reader)["human_observer"]
     assert len(human) == len(reader) and (human["fov_sensitivity"] > 0.9).all()
 
 
@@ -58,14 +59,14 @@ def test_a_crop_that_misses_the_disc_is_flagged(synthetic_root):
     reader = build_reader("drishti", "test", synthetic_root, crop_size=100)
     sample = reader[0]
     probs = np.zeros((1, *sample.extra["full_mask"].shape), np.float32)
-    assert score_sample("disc", probs, sample)["disc_in_crop"] == 1.0
+    assert reader.task.score(probs, sample, 0.5)["disc_in_crop"] == 1.0
     cut = Sample(sample.id, sample.image, np.zeros_like(sample.mask), None, sample.extra)  # the crop holds none of it
-    assert score_sample("disc", probs, cut)["disc_in_crop"] == 0.0
+    assert reader.task.score(probs, cut, 0.5)["disc_in_crop"] == 0.0
 
 
 def test_cells_and_oct_tasks(synthetic_root):
     isbi = build_reader("isbi2012", "test", synthetic_root)
-    assert task_of(isbi) == "cells"
+    assert isinstance(isbi.task, CellStackTask)
     table, _ = evaluate(Oracle(threshold=-0.3, invert=True), isbi, None, tta=False)
     assert (table["v_rand"] > 0.9).all() and (table["v_info"] > 0.9).all()
     assert table["v_rand_threshold"].nunique() == 1  # one threshold for the whole test stack
@@ -73,17 +74,17 @@ def test_cells_and_oct_tasks(synthetic_root):
     duke = build_reader("duke", "test", synthetic_root)
     sample = duke[0]
     perfect = np.eye(duke.num_classes)[sample.mask].transpose(2, 0, 1)
-    row = score_sample("oct", perfect, sample)
+    row = duke.task.score(perfect, sample, 0.5)
     assert row["boundary_overall"] == 0 and row["pixel_accuracy"] == 1
     down_two = np.vstack([sample.mask[:1], sample.mask[:1], sample.mask[:-2]])  # every boundary 2 rows lower
     shifted = np.eye(duke.num_classes)[down_two].transpose(2, 0, 1)
-    assert score_sample("oct", shifted, sample)["boundary_ILM"] == pytest.approx(2)
+    assert duke.task.score(shifted, sample, 0.5)["boundary_ILM"] == pytest.approx(2)
 
 
 def test_generic_multiclass_scores():
     mask = np.array([[0, 1], [2, 2]], np.uint8)
     probs = np.eye(3)[mask].transpose(2, 0, 1)
-    row = score_sample("generic", probs, Sample("x", np.zeros((2, 2, 1), np.uint8), mask))
+    row = MultiClassTask().score(probs, Sample("x", np.zeros((2, 2, 1), np.uint8), mask), 0.5)
     assert row == {"dice_class1": 1.0, "iou_class1": 1.0, "dice_class2": 1.0, "iou_class2": 1.0, "pixel_accuracy": 1.0}
 
 
@@ -94,8 +95,16 @@ def test_multiclass_iou_and_dice_per_named_class_match_scikit_learn():
     mask = rng.integers(0, 3, (20, 20)).astype(np.uint8)
     prediction = np.where(rng.random((20, 20)) < 0.7, mask, rng.integers(0, 3, (20, 20))).astype(np.uint8)
     probs = np.eye(3)[prediction].transpose(2, 0, 1)
-    row = score_sample("generic", probs, Sample("x", np.zeros((20, 20, 1), np.uint8), mask), class_names=("background", "cyst", "fluid"))
+    row = MultiClassTask(("background", "cyst", "fluid")).score(probs, Sample("x", np.zeros((20, 20, 1), np.uint8), mask), 0.5)
     jaccard = jaccard_score(mask.ravel(), prediction.ravel(), labels=[1, 2], average=None)
     f1 = f1_score(mask.ravel(), prediction.ravel(), labels=[1, 2], average=None)
     assert row["iou_cyst"] == pytest.approx(jaccard[0]) and row["iou_fluid"] == pytest.approx(jaccard[1])
     assert row["dice_cyst"] == pytest.approx(f1[0]) and row["dice_fluid"] == pytest.approx(f1[1])
+
+
+def test_each_reader_declares_its_task(synthetic_root):
+    """Evaluation asks the reader's task, never its name: each section's reader names its own."""
+    expected = {"drive": FieldOfViewTask, "drishti": DiscCropTask, "isbi2012": CellStackTask, "duke": LayerBoundaryTask}
+    for name, task in expected.items():
+        assert type(build_reader(name, "test", synthetic_root).task) is task, name
+    assert build_reader("duke", "test", synthetic_root).task.boundaries[0] == "ILM"

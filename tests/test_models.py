@@ -4,10 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cenet_lib.models import ENCODER_WEIGHTS_ENV, EncoderWeightsError, build_model, list_models
-from cenet_lib.models import SegmentationModel
-from cenet_lib.models.export import export_program
+from cenet_lib.models import ENCODER_WEIGHTS_ENV, EncoderWeightsError, SegmentationModel, build_model, list_models
 from cenet_lib.models.context import DACBlock, RMPBlock
+from cenet_lib.models.export import export_program
 
 ALL_MODELS = list_models()
 
@@ -141,9 +140,14 @@ def test_unet_refuses_pretrained():
         build_model("unet", pretrained="imagenet")
 
 
-def test_scratch_is_recorded():
-    assert "scratch" in build_model("cenet").encoder_weights
-    assert "scratch" in build_model("unet").encoder_weights
+def test_random_initialisation_is_recorded_under_every_spelling():
+    from cenet_lib.models.encoder import is_random_init
+
+    for spelling in (None, "random", "scratch", "none"):
+        assert build_model("cenet", pretrained=spelling).encoder_weights == "random initialisation"
+    assert build_model("unet").encoder_weights == "random initialisation"
+    assert is_random_init("scratch (random initialisation)")  # as files written before the rename say
+    assert not is_random_init("imagenet (torchvision ResNet34_Weights.IMAGENET1K_V1)")
 
 
 @pytest.fixture

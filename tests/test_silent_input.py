@@ -38,7 +38,7 @@ def folder_dataset(root: Path, image=None, mask=None, count: int = 4) -> Path:
 
 
 def refuses_before_building(tmp_path, monkeypatch, capsys, folder: Path, *expected: str) -> None:
-    monkeypatch.setattr(training, "build_model", None)  # nothing may get this far
+    monkeypatch.setattr(training, "build_parts", None)  # nothing may get this far
     assert main(["train", "--dataset", str(folder), "--profile", "smoke", "--run-dir", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     for text in expected:

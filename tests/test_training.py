@@ -13,13 +13,16 @@ import numpy as np
 import pytest
 import torch
 
+import cenet_lib.hardware as hardware_module
 import cenet_lib.training as training
 from cenet_lib.checkpoint import CheckpointError, load_checkpoint, load_trained_model, load_weights, save_atomic
 from cenet_lib.config import load_config
+from cenet_lib.data.run_readers import make_reader
 from cenet_lib.evaluation import evaluate
+from cenet_lib.losses import build_loss
 from cenet_lib.metrics import summarize
 from cenet_lib.models import build_model, list_models
-from cenet_lib.training import EpochBatches, TrainingDiverged, make_reader, train, warn_sgd_from_scratch
+from cenet_lib.training import EpochBatches, TrainingDiverged, train, warn_sgd_from_scratch
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -60,7 +63,7 @@ def test_same_seed_gives_identical_weights(tmp_path, synthetic_cache):
     config, cache = tiny(synthetic_cache, model="backbone", epochs=1)
     assert_same_weights(train(config, tmp_path / "a", cache_dir=cache), train(config, tmp_path / "b", cache_dir=cache))
     first_line = (tmp_path / "a" / "config.yaml").read_text().splitlines()[0]
-    assert first_line == f"# ran with: device cpu, amp {training.native_bf16(torch.device('cpu'))}, channels_last True"
+    assert first_line == f"# ran with: device cpu, amp {hardware_module.native_bf16(torch.device('cpu'))}, channels_last True"
     assert load_config("smoke", yaml_file=tmp_path / "a" / "config.yaml") == config  # a run's settings rerun it
     other, _ = tiny(synthetic_cache, model="backbone", epochs=1, seed=1)
     different = parameters(train(other, tmp_path / "c", cache_dir=cache))
@@ -109,15 +112,13 @@ def test_checkpoints_when_due_and_validation_after_the_first_and_last_epoch(
     checkpoint_seconds; validation after the first and last epoch and with every checkpoint."""
     config, cache = tiny(synthetic_cache, dataset="duke", model="backbone", epochs=4, checkpoint_seconds=seconds)
     saves = []
-    real_save = training.save_atomic
 
     def counted(payload, path):
         if Path(path).name == "checkpoint.pt":
             saves.append(payload["state"]["epoch"])
-        real_save(payload, path)
+        save_atomic(payload, path)
 
-    monkeypatch.setattr(training, "save_atomic", counted)
-    train(config, tmp_path, cache_dir=cache)
+    train(config, tmp_path, cache_dir=cache, save=counted)
     assert saves == saved_after
     history = load_checkpoint(tmp_path / "model.pt")["history"]
     assert len(history) == 4
@@ -134,18 +135,18 @@ def test_cuda_without_an_index_resolves_to_the_current_gpu(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "set_device", set_device)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    monkeypatch.setattr(hardware_module, "native_bf16", lambda device: True)
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)  # restored afterwards
     for name in ("cuda", "auto"):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-        hardware = training.resolve_hardware(load_config("smoke", overrides={"device": name}))
+        hardware = hardware_module.resolve_hardware(load_config("smoke", overrides={"device": name}))
         assert hardware.device == torch.device("cuda", 0) and chosen[-1] == torch.device("cuda", 0)
         assert hardware.amp and hardware.channels_last and hardware.num_workers == min(4, max(0, os.cpu_count() - 1))
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_cache, monkeypatch):
     config, cache = tiny(synthetic_cache, model="backbone", epochs=3, batch_size=4, checkpoint_seconds=0)
-    real_loss = training.build_loss(config.loss)
+    real_loss = build_loss(config.loss)
     calls = {"n": 0}
 
     def poisoned(name):
@@ -155,9 +156,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_c
             return value * float("nan") if calls["n"] == 3 else value  # 2 steps per epoch: NaN in epoch 2
         return loss
 
-    monkeypatch.setattr(training, "build_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="nan at epoch 2.*checkpoint is kept"):
-        train(config, tmp_path, cache_dir=cache)
+        train(config, tmp_path, cache_dir=cache, loss_factory=poisoned)
     saved = load_checkpoint(tmp_path / "checkpoint.pt")
     assert saved["state"]["epoch"] == 1 and all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
 
@@ -196,18 +196,16 @@ def test_resume_of_a_finished_run_keeps_it_and_a_fresh_start_replaces_it(tmp_pat
     final = train(config, tmp_path, cache_dir=cache)
     written = final.stat().st_mtime_ns
     assert final.stat().st_mode & 0o777 == 0o666 & ~current_umask()  # not the private mode of a temporary file
-    monkeypatch.setattr(training, "build_model", None)  # resuming a finished run builds nothing
-    assert train(config, tmp_path, resume=True, cache_dir=cache) == final and final.stat().st_mtime_ns == written
-    monkeypatch.undo()
+    # resuming a finished run builds nothing
+    assert train(config, tmp_path, resume=True, cache_dir=cache, model_factory=None) == final
+    assert final.stat().st_mtime_ns == written
     removed = []
-    real_save = training.save_atomic
 
     def watched(payload, path):
         removed.append(not final.exists())
-        real_save(payload, path)
+        save_atomic(payload, path)
 
-    monkeypatch.setattr(training, "save_atomic", watched)
-    train(config, tmp_path, cache_dir=cache)  # a fresh start in the same folder
+    train(config, tmp_path, cache_dir=cache, save=watched)  # a fresh start in the same folder
     assert removed[0] and final.stat().st_mtime_ns != written  # the old weights went before training began
 
 

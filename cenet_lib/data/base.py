@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..tasks import BinaryTask, MultiClassTask, Task
+
 
 class DatasetError(RuntimeError):
     """Missing, incomplete or malformed data; the message names the file or folder and the fix."""
@@ -63,6 +65,12 @@ class Reader(Sequence[Sample]):
         #: True for a synthetic stand-in (it carries a SYNTHETIC.txt marker): label its results so.
         self.synthetic = (self.root / "SYNTHETIC.txt").is_file()
 
+    @property
+    def task(self) -> Task:
+        """How this dataset's predictions are scored (:mod:`cenet_lib.tasks`); readers of a section's
+        dataset set their own, and any other reader is a plain binary or multi-class task."""
+        return BinaryTask() if self.num_classes == 1 else MultiClassTask(self.class_names)
+
     def require_dir(self, path: Path, what: str) -> Path:
         """``path`` if it is a folder, else a :class:`DatasetError` with the dataset's instructions
         (:class:`DatasetMissing` when the dataset's own folder is not there)."""
@@ -105,6 +113,10 @@ class ReaderSubset(Reader):
         self.split = split
         self.splits = tuple(dict.fromkeys((*reader.splits, split)))
         self.ids = [reader.ids[index] for index in self.indices]
+
+    @property
+    def task(self) -> Task:
+        return self.reader.task
 
     def load(self, index: int) -> Sample:
         return self.reader.load(self.indices[index])

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from ..tasks import FieldOfViewTask
 from .base import Reader, Sample, check_same_size
 from .io import read_image, read_mask
 
@@ -39,6 +40,7 @@ def derive_fov(image: np.ndarray) -> np.ndarray:
 
 class DRIVE(Reader):
     name = "drive"
+    task = FieldOfViewTask()
     folder = "DRIVE"
     num_classes = 1
     in_channels = 3

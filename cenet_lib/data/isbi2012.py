@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tasks import CellStackTask
 from .base import DatasetError, Reader, Sample, check_same_size
 from .io import list_images, read_array, read_image
 from .splits import load_split
@@ -30,6 +31,7 @@ def contiguous_folds(ids: list[str], k: int = 5) -> dict:
 
 class ISBI2012(Reader):
     name = "isbi2012"
+    task = CellStackTask()
     folder = "ISBI2012"
     num_classes = 1
     in_channels = 1

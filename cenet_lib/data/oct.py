@@ -29,6 +29,7 @@ import numpy as np
 from scipy.io import loadmat
 
 from ..metrics.layers import boundary_positions
+from ..tasks import LayerBoundaryTask
 from .base import DatasetError, Reader, Sample, check_same_size
 from .io import list_images, read_array, read_image
 
@@ -63,6 +64,7 @@ class _OCTReader(Reader):
     in_channels = 1
     splits = ("train", "val", "test")
     num_boundaries = len(DUKE_BOUNDARIES)
+    task = LayerBoundaryTask(DUKE_BOUNDARIES)
 
     def _list_split(self, annotations: str) -> Path:
         """List ``<root>/<split>/images`` into ``images`` and ``ids``; return ``<root>/<split>/<annotations>``."""

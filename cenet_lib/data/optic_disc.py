@@ -14,7 +14,7 @@ width inside the field of view. Without the erosion the crop missed the disc of 
 test image with a bright glare at the top of its field of view); with it, the 800x800 crop holds the
 whole disc in all 101 images (asserted by the real-data tests). With ``crop_size`` set, a reader
 returns the crop as ``image``/``mask``, the full-size reference as ``extra["full_mask"]`` and the
-crop box (top, left, height, width) as ``extra["crop_box"]``; :func:`paste_crop` maps a prediction
+crop box (top, left, height, width) as ``extra["crop_box"]``; :func:`cenet_lib.tasks.paste_crop` maps a prediction
 back, and the evaluation flags per image whether the crop held the whole disc.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from ..tasks import DiscCropTask
 from .base import DatasetError, Reader, Sample, check_same_size
 from .drive import derive_fov
 from .io import list_images, read_array, read_image, read_mask
@@ -64,14 +65,6 @@ def crop_box(center: tuple[int, int], size: int, shape: tuple[int, int]) -> tupl
     return top, left, height, width
 
 
-def paste_crop(crop: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int], fill: float = 0) -> np.ndarray:
-    """Place a prediction for the crop ``box`` back into a full frame of ``shape``."""
-    top, left, height, width = box
-    full = np.full(shape + crop.shape[2:], fill, dtype=crop.dtype)
-    full[top : top + height, left : left + width] = crop
-    return full
-
-
 def _cropped(sample: Sample, size: int | None) -> Sample:
     if size is None:
         return sample
@@ -84,6 +77,7 @@ def _cropped(sample: Sample, size: int | None) -> Sample:
 
 class DrishtiGS1(Reader):
     name = "drishti"
+    task = DiscCropTask()
     folder = "DRISHTI-GS1"
     num_classes = 1
     in_channels = 3
@@ -116,6 +110,7 @@ class DrishtiGS1(Reader):
 class OpticDiscFolder(Reader):
     """ORIGA or Messidor, arranged as ``images/<id>.<ext>`` and ``masks/<id>.png`` (disc > 0), with
     the split in ``cenet_splits.json`` beside them (ORIGA: Set A as ``train``, Set B as ``test``)."""
+    task = DiscCropTask()
 
     num_classes = 1
     in_channels = 3
@@ -160,6 +155,7 @@ class RimOneR1(Reader):
     """RIM-ONE release 1: cropped disc images ``<id>.bmp`` with five expert masks ``<id>-exp1.bmp`` ..
     ``<id>-exp5.bmp`` side by side in ``images/``. ``expert`` picks the reference; all five are in
     ``extra["experts"]``. Splits are the cross-validation folds of the split file."""
+    task = DiscCropTask()
 
     name = "rimone"
     folder = "RIM-ONE-r1"

@@ -8,7 +8,7 @@ split. ``cenet train``, ``run_all.sh`` and the notebooks (through training), and
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from tqdm import tqdm
 
@@ -34,21 +34,18 @@ def check_reader(reader: Reader) -> list[str]:
             )
     return problems
 
-def check_splits(make_reader: Callable[[str], Reader], splits: Iterable[str]) -> None:
-    """Build the reader of each of ``splits`` that the dataset has and check it; raise one
-    :class:`DatasetError` that lists every problem found (one line when there is one)."""
+def check_splits(attempts: Iterable[tuple[str, Reader | DatasetError | None]]) -> None:
+    """Check the reader of each split, given as (split, its reader, or the error building it raised,
+    or ``None`` where the dataset has no such split); raise one :class:`DatasetError` that lists
+    every problem found (one line when there is one)."""
     problems = []
-    for split in splits:
-        try:
-            reader = make_reader(split)
-        except ValueError:  # the dataset has no such split (a validation split, say)
-            continue
-        except DatasetMissing as error:  # the dataset itself is missing: the other splits would say the same
-            raise DatasetMissing(str(error).splitlines()[0]) from None
-        except DatasetError as error:
-            problems.append(str(error).splitlines()[0])
-            continue
-        problems += check_reader(reader)
+    for _, reader in attempts:
+        if isinstance(reader, DatasetMissing):  # the dataset itself is missing: the other splits would say the same
+            raise DatasetMissing(str(reader).splitlines()[0]) from None
+        if isinstance(reader, DatasetError):
+            problems.append(str(reader).splitlines()[0])
+        elif reader is not None:
+            problems += check_reader(reader)
     problems = list(dict.fromkeys(problems))
     if len(problems) == 1:
         raise DatasetError(problems[0])

@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable
 from functools import partial
 
+from ..config import RANDOM_SPELLINGS
 from .base import SegmentationModel
 from .cenet import CENet
 from .encoder import ENCODER_WEIGHTS_ENV, EncoderWeightsError, ResNet34Encoder, resolve_encoder_weights
@@ -69,7 +70,7 @@ def build_model(
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1 (1 for a binary task with one logit), got {num_classes}.")
     if name == "unet":
-        if pretrained is not None and str(pretrained).lower() not in {"none", "scratch"}:
+        if pretrained is not None and str(pretrained).lower() not in RANDOM_SPELLINGS:
             raise ValueError("unet has no pretrained encoder; pass pretrained=None.")
         model = UNet(num_classes=num_classes, in_channels=in_channels)
     else:

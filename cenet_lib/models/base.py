@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .encoder import RANDOM_INIT
+
 
 class SegmentationModel(nn.Module):
     """Base class: pads the input to a size the network can process and crops the logits back.
@@ -28,7 +30,7 @@ class SegmentationModel(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         # Which weights the encoder started from; models without a pretrained encoder say so.
-        self.encoder_weights: str = "scratch (random initialisation)"
+        self.encoder_weights: str = RANDOM_INIT
         self.model_name: str = type(self).__name__  # the registry name, set by build_model
 
     def padded_size(self, size: int | torch.Tensor) -> int | torch.Tensor:

@@ -2,14 +2,14 @@
 
 Pretrained weights are loaded the standard way. ``weights`` is one of
 
-* ``None`` (or ``"scratch"``): random initialisation;
+* ``None`` or ``"random"`` (``"scratch"`` and ``"none"`` are older spellings): random initialisation;
 * ``"imagenet"``: the file named by the environment variable ``CENET_ENCODER_WEIGHTS`` if it is
   set, otherwise torchvision's ``ResNet34_Weights.IMAGENET1K_V1`` through its weights API (downloaded
   once into the torch hub cache, ``$TORCH_HOME/hub/checkpoints``);
 * a path to a ResNet-34 state dict saved with ``torch.save`` (the ``fc.*`` entries are ignored).
 
 When the weights cannot be had, :class:`EncoderWeightsError` says how to get them and how to train
-from scratch instead; there is no silent fallback.
+from random weights instead; there is no silent fallback.
 """
 from __future__ import annotations
 
@@ -20,8 +20,17 @@ import torch
 from torch import nn
 from torchvision.models import ResNet34_Weights, resnet34
 
+from ..config import RANDOM_SPELLINGS
+
 ENCODER_WEIGHTS_ENV = "CENET_ENCODER_WEIGHTS"
-SCRATCH = "scratch (random initialisation)"
+#: How a randomly initialised encoder is described in a model's ``encoder_weights`` and its files.
+RANDOM_INIT = "random initialisation"
+
+
+def is_random_init(description: str | None) -> bool:
+    """Whether a model's ``encoder_weights`` description says it started from random weights
+    (``scratch (random initialisation)`` in files written before the name changed)."""
+    return description is None or str(description).lower() in RANDOM_SPELLINGS or "random initialisation" in str(description)
 
 
 class EncoderWeightsError(RuntimeError):
@@ -34,7 +43,7 @@ def _how_to_get_weights() -> str:
         f"({ResNet34_Weights.IMAGENET1K_V1.url}) on a machine that is online, copy it here and either "
         f"set {ENCODER_WEIGHTS_ENV}=/path/to/resnet34-b627a593.pth, pass the path as `pretrained`, or "
         "place it in the torch hub cache ($TORCH_HOME/hub/checkpoints/). To train from scratch "
-        "instead, pass pretrained=None (profiles: encoder_weights: scratch)."
+        "instead, pass pretrained=None (settings: encoder_weights: random)."
     )
 
 
@@ -52,8 +61,8 @@ def _load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
 
 def resolve_encoder_weights(weights: str | os.PathLike | None) -> tuple[dict[str, torch.Tensor] | None, str]:
     """Return (ResNet-34 state dict or None, a description of where it came from)."""
-    if weights is None or str(weights).lower() in {"none", "scratch"}:
-        return None, SCRATCH
+    if weights is None or str(weights).lower() in RANDOM_SPELLINGS:
+        return None, RANDOM_INIT
     if str(weights).lower() == "imagenet":
         local = os.environ.get(ENCODER_WEIGHTS_ENV)
         if local:

@@ -9,8 +9,17 @@ reports (section III's text and Tables I-VI). Its test uses the per-image scores
   says"), averaged over images (and seeds): the **effect**;
 * its 95% bootstrap interval (percentiles of 10,000 resamples, seed 0): over images; with several
   seeds a two-stage (hierarchical) bootstrap, seeds drawn with replacement, then images;
-* the **verdict**: ``supported`` when the interval lies above 0, ``contradicted`` when it lies below,
-  ``inconclusive`` when it spans 0; ``not run`` when the rows have no per-image scores.
+* the **verdict**, only from :data:`MIN_SEEDS` or more training seeds: ``supported`` when the
+  interval lies above 0, ``contradicted`` when it lies below, ``inconclusive`` when it spans 0. The
+  two-stage bootstrap treats the seed as the unit (Bouthillier et al., MLSys 2021): with three
+  seeds a resample of three copies of the worst seed has probability 1/27, more than 2.5%, so a
+  claim is supported only if every seed's effect goes the paper's way. With fewer seeds the
+  status is ``one run`` (or ``2 runs``): the effect and its interval over images are shown, but they
+  describe that run only, and a row trained again moves by as much as the effects judged here
+  (Table II's Backbone AUC moved 0.0037 between seeds 0 and 1);
+* ``not judged: degenerate run`` when a run of either row predicts one class everywhere
+  (:mod:`cenet_lib.metrics.degenerate`); ``not run`` when the rows have no per-image scores.
+* beside each, the **seed std**: the standard deviation of the per-seed effects.
 
 A verdict says what the runs here show, not whether the paper was right: the ledger lists beside it
 every way the run differs from the paper's setup (substituted or synthetic data, an encoder trained
@@ -27,9 +36,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import canonical_encoder_weights
+from ..metrics.degenerate import degenerate_seeds
 from .sections import SECTIONS
 
 BOOTSTRAP_SAMPLES = 10_000
+#: The fewest training seeds a verdict rests on.
+MIN_SEEDS = 3
+STATUSES = ("supported", "contradicted", "inconclusive", "one run", "2 runs", "not judged: degenerate run", "not run")
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,10 @@ def bootstrap_interval(differences: np.ndarray, samples: int = BOOTSTRAP_SAMPLES
     return float(low), float(high)
 
 
-def verdict(low: float, high: float) -> str:
+def verdict(low: float, high: float, seeds: int = MIN_SEEDS) -> str:
+    """The verdict on an interval from ``seeds`` training seeds (module docstring)."""
+    if seeds < MIN_SEEDS:
+        return "one run" if seeds == 1 else f"{seeds} runs"
     if low > 0:
         return "supported"
     if high < 0:
@@ -121,60 +138,76 @@ def setup_differences(meta: dict, substitute: str | None) -> list[str]:
         differences.append("synthetic stand-in data")
     elif substitute:
         differences.append("substituted data")
-    if str(meta.get("encoder_weights", "scratch")).startswith("scratch"):
+    if canonical_encoder_weights(meta.get("encoder_weights")) == "random":
         differences.append("ResNet-34 encoder from scratch, not ImageNet")
     if meta.get("profile") != "paper":
         differences.append(f"{meta.get('profile')} profile, not the paper's training length and size")
     if meta.get("flips"):  # recorded only where they are not the paper's eight (InputPolicy.describe)
         differences.append(f"{meta['flips']} flips only, not the paper's eight")
-    if len(meta.get("seeds", [0])) == 1:
-        differences.append("one seed")
+    seeds = len(meta.get("seeds", [0]))
+    if seeds < MIN_SEEDS:
+        differences.append("one seed" if seeds == 1 else f"{seeds} seeds")
     return differences
 
 
 def ledger(results: str | Path) -> pd.DataFrame:
-    """One line per claim for the tables under ``results/tables``: effect, interval, verdict, n, setup."""
+    """One line per claim for the tables under ``results/tables``: verdict, effect, interval, seed std, n, setup."""
     tables = Path(results) / "tables"
     lines = []
     for claim in CLAIMS:
         per_image_file = tables / f"table_{claim.table}_per_image.csv"
-        meta_file = tables / f"table_{claim.table}.json"
         line = {"table": claim.table, "claim": claim.text, "score": claim.score, "source": claim.source}
-        differences = paired_differences(pd.read_csv(per_image_file), claim) if per_image_file.is_file() else np.empty((0, 0))
+        per_image = pd.read_csv(per_image_file) if per_image_file.is_file() else pd.DataFrame(columns=["method"])
+        differences = paired_differences(per_image, claim) if len(per_image) else np.empty((0, 0))
         if differences.size == 0:
             lines.append({**line, "verdict": "not run"})
             continue
+        meta_file = tables / f"table_{claim.table}.json"
         meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
         low, high = bootstrap_interval(differences)
+        degenerate = any(degenerate_seeds(per_image[per_image["method"] == method]) for method in (claim.better, claim.worse))
+        per_seed = differences.mean(axis=1)
         lines.append({
-            **line, "effect": float(differences.mean()), "ci_low": low, "ci_high": high, "verdict": verdict(low, high),
+            **line, "effect": float(differences.mean()), "ci_low": low, "ci_high": high,
+            "seed_std": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else np.nan,
+            "verdict": "not judged: degenerate run" if degenerate else verdict(low, high, differences.shape[0]),
             "n_images": differences.shape[1], "n_seeds": differences.shape[0],
             "differs_from_paper": "; ".join(setup_differences(meta, SECTIONS[claim.section].substitute)),
         })
-    columns = ["table", "claim", "verdict", "effect", "ci_low", "ci_high", "n_images", "n_seeds", "score", "source",
+    columns = ["table", "claim", "verdict", "effect", "ci_low", "ci_high", "seed_std", "n_images", "n_seeds", "score", "source",
                "differs_from_paper"]
     return pd.DataFrame(lines).reindex(columns=columns)
+
+
+#: How to read a verdict: the ledger's Markdown, the notebooks' "What this shows" and the README say this.
+READING_GUIDE = (
+    "The effect is the mean paired difference per test image, signed so that a positive value goes the "
+    "paper's way, with its 95% bootstrap interval. A verdict needs at least three training seeds: then the "
+    "interval resamples seeds, then images, and supported means it lies above 0, contradicted below 0, "
+    "inconclusive that it spans 0. With fewer seeds the status reads \"one run\" (or \"2 runs\"): the "
+    "interval is over that run's test images only and says nothing about how far the row moves when trained "
+    "again. The seed std is the standard deviation of the per-seed effects. A claim on a row whose run predicts "
+    "one class everywhere is not judged. A verdict holds for this run's setup; the last column lists how it "
+    "differs from the paper's."
+)
 
 
 def markdown(frame: pd.DataFrame, heading: str = "## The paper's claims, checked") -> str:
     """The ledger as a Markdown table, with how to read it."""
     shown = frame.copy()
+    judged = frame["n_seeds"].fillna(0) >= MIN_SEEDS
     shown["effect (95% CI)"] = [
-        "-" if pd.isna(row.effect) else f"{row.effect:+.4f} [{row.ci_low:+.4f}, {row.ci_high:+.4f}]" for row in frame.itertuples()
+        "-" if pd.isna(row.effect) else
+        f"{row.effect:+.4f} [{row.ci_low:+.4f}, {row.ci_high:+.4f}]" + ("" if is_judged else " (this run's images only)")
+        for row, is_judged in zip(frame.itertuples(), judged, strict=True)
     ]
+    shown["seed std"] = ["-" if pd.isna(value) else f"{value:.4f}" for value in frame["seed_std"]]
     for column in ("n_images", "n_seeds"):
         shown[column] = frame[column].astype("Int64")
-    shown = shown[["claim", "verdict", "effect (95% CI)", "n_images", "n_seeds", "differs_from_paper"]].astype(object).fillna("-")
+    shown = shown[["claim", "verdict", "effect (95% CI)", "seed std", "n_images", "n_seeds", "differs_from_paper"]]
     counts = frame["verdict"].value_counts()
-    tally = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("supported", "contradicted", "inconclusive", "not run"))
-    return "\n".join([
-        heading, "",
-        f"{tally}. The effect is the mean paired difference per test image, signed so that a positive "
-        "value goes the paper's way; the interval is a 95% bootstrap over images (and seeds). "
-        "Supported: the interval lies above 0; contradicted: below 0; inconclusive: it spans 0. A verdict "
-        "holds for this run's setup; the last column lists how it differs from the paper's.", "",
-        shown.to_markdown(index=False), "",
-    ])
+    tally = ", ".join(f"{counts[name]} {name}" for name in STATUSES if name in counts) or "no claims"
+    return "\n".join([heading, "", f"{tally}. {READING_GUIDE}", "", shown.astype(object).fillna("-").to_markdown(index=False), ""])
 
 
 def write_ledger(results: str | Path) -> tuple[Path, Path]:

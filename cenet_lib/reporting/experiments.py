@@ -28,16 +28,18 @@ import pandas as pd
 import yaml
 
 from ..checkpoint import load_trained_model
-from ..config import RunConfig, config_from_checkpoint, load_config
+from ..config import config_from_checkpoint, load_config
 from ..data import DatasetError, build_reader
-from ..data.policy import InputPolicy
+from ..data.base import Reader
+from ..data.run_readers import make_reader
 from ..evaluation import predict_sample
 from ..provenance import provenance
+from ..resolved import ResolvedRun, load_run
 from ..runs import run_evaluation
-from ..training import make_reader, resolve_hardware, train
+from ..training import train
 from .figures import loss_curves, sample_results
-from .sections import SECTIONS, Section
-from .tables import build_table, write_per_image, write_table
+from .sections import SECTIONS, Section, TrainedRow
+from .tables import TableFiles, build_table, write_per_image, write_table
 
 SAMPLE_IMAGES = 3
 SAMPLES_FILE = "sample_predictions.npz"
@@ -46,11 +48,27 @@ SAMPLES_FILE = "sample_predictions.npz"
 @dataclass
 class SectionResult:
     table: pd.DataFrame  # the long table (see cenet_lib.reporting.tables)
-    files: list[Path]
+    table_files: TableFiles  # the table as CSV, Markdown, LaTeX and its provenance JSON
+    per_image: Path  # every trained row's per-image scores, the claims ledger's evidence
+    loss_curves: Path
+    samples: Path
     synthetic: bool
     seconds: float
     out_dir: Path  # where the table and figures went (see results_dir)
     reused: list[str]  # the rows (with seeds) taken from finished runs rather than trained
+    run_dirs: dict[str, list[Path]]  # each trained row's run folders, one per seed
+
+
+@dataclass
+class _Scored:
+    """What the rows of a section left: their per-image scores (all seeds), the first seed's
+    training log and run folder, and which runs were reused."""
+
+    scores: dict[str, pd.DataFrame]
+    logs: dict[str, pd.DataFrame]
+    run_dirs: dict[str, list[Path]]
+    reused: list[str]
+    last_run: ResolvedRun
 
 
 def _slug(text: str) -> str:
@@ -106,7 +124,7 @@ def run_section(
     seeds: tuple[int, ...] = (0,),
     out_root: str | Path = "results",
     rows: list[str] | None = None,
-    encoder_weights: str = "scratch",
+    encoder_weights: str = "random",
     force: bool = False,
     settings: dict[str, Any] | None = None,
     progress_file: str | None = None,
@@ -120,68 +138,70 @@ def run_section(
     if not chosen:
         raise ValueError(f"No row of Table {section.table} is named {rows}; its rows are {[r.method for r in section.rows]}.")
     progress = _Progress(progress_file or os.environ.get("CENET_PROGRESS_FILE"), name)
-    scores: dict[str, pd.DataFrame] = {}
-    logs: dict[str, pd.DataFrame] = {}
-    first_runs: dict[str, Path] = {}
-    details: dict[str, Any] = {}
-    steps_trained: dict[str, int] = {}
-    reused: list[str] = []
+    common = {"dataset": section.dataset, "device": device, "data_root": data_root, "synthetic": synthetic, **(settings or {})}
+    scored = _score_rows(section, chosen, seeds, lambda row, seed: load_run(profile, overrides={
+        **common, "model": row.model, "loss": row.loss, "seed": seed,
+        # U-Net has no pretrained encoder: the paper trains it from scratch whatever the other rows use
+        "encoder_weights": "random" if row.model == "unet" else encoder_weights}, section=name), out_dir, progress, force)
+    progress.write(f"{name}: writing Table {section.table} and its figures")
+    reader = make_reader(load_config(profile, overrides=common), "test")
+    dataset_name = f"synthetic {reader.name} stand-in" if synthetic else f"{reader.root.name} (real)"
+    data_label = f"{dataset_name}, test split"
+    table = build_table(section, scored.scores, data_label, synthetic)
+    record = provenance(
+        scored.last_run.hardware.device, precision=scored.last_run.hardware.precision, section=name, dataset=data_label,
+        seeds=list(seeds), encoder_weights=encoder_weights, wall_seconds=round(time.perf_counter() - started, 1),
+        **scored.last_run.describe(), steps_trained=_steps_trained(scored.logs),
+    )
+    return SectionResult(
+        table, write_table(table, section, out_dir / "tables", record, synthetic),
+        write_per_image(scored.scores, section, out_dir / "tables"),
+        loss_curves(scored.logs, out_dir / "figures" / f"loss_curves_{name}.png",
+                    f"Table {section.table}: training loss ({dataset_name}, training split)"),
+        _samples(section, {m: dirs[0] for m, dirs in scored.run_dirs.items()}, out_dir, name, reader),
+        synthetic, time.perf_counter() - started, out_dir, scored.reused, scored.run_dirs,
+    )
+
+
+def _score_rows(section: Section, chosen: list[TrainedRow], seeds: tuple[int, ...], run_of, out_dir: Path,
+                progress: _Progress, force: bool) -> _Scored:
+    """Train (or reuse) and score every chosen row for every seed; ``run_of(row, seed)`` resolves its run.
+    The section's observer rows (DRIVE's second observer) are read from the last row's first run."""
+    scored = _Scored({}, {}, {}, [], None)
     for number, row in enumerate(chosen, start=1):
         frames = []
         for seed in seeds:
-            # U-Net has no pretrained encoder: the paper trains it from scratch whatever the other rows use
-            weights = "scratch" if row.model == "unet" else encoder_weights
-            overrides = {"dataset": section.dataset, "model": row.model, "loss": row.loss, "seed": seed, "device": device,
-                         "data_root": data_root, "synthetic": synthetic, "encoder_weights": weights, **(settings or {})}
-            config = load_config(profile, overrides=overrides, section=name)
+            scored.last_run = run_of(row, seed)
             label = f"{row.method} ({number}/{len(chosen)}, seed {seed})"
-            legacy = out_dir / "runs" / name / f"{_slug(row.method)}-seed{seed}"
-            run_dir, was_reused = _finished_run(config, run_folder(out_dir, config, legacy), label, progress, force,
-                                                samples=seed == seeds[0])
-            if was_reused:
-                reused.append(label)
-            frame = pd.read_csv(run_dir / "metrics_test_per_image.csv")
-            frame["seed"] = seed
-            frames.append(frame)
-            first_runs.setdefault(row.method, run_dir)
-            details = {"profile": config.profile, "recipe": config.recipe, **InputPolicy.from_config(config).describe(),
-                       "epochs_or_steps": config.steps or config.epochs, "tta": config.tta}
-        scores[row.method] = pd.concat(frames, ignore_index=True)
-        logs[row.method] = pd.read_csv(first_runs[row.method] / "log.csv")
-        # a step budget is rounded up to whole epochs, so the steps trained can exceed ``epochs_or_steps``
-        if "step" in logs[row.method]:  # logs written before the column existed lack it
-            steps_trained[row.method] = int(logs[row.method]["step"].iloc[-1])
-    human_file = first_runs[chosen[-1].method] / "human_observer_per_image.csv"
-    if section.name == "vessels" and human_file.is_file():
-        scores["Second observer"] = pd.read_csv(human_file)
-
-    progress.write(f"{name}: writing Table {section.table} and its figures")
-    distinct_steps = set(steps_trained.values())
-    reader = make_reader(load_config(profile, overrides={"dataset": section.dataset, "data_root": data_root, "synthetic": synthetic}), "test")
-    dataset_name = f"synthetic {reader.name} stand-in" if synthetic else f"{reader.root.name} (real)"
-    data_label = f"{dataset_name}, test split"
-    table = build_table(section, scores, data_label, synthetic)
-    hardware = resolve_hardware(load_config(profile, overrides={"device": device, **(settings or {})}))
-    record = provenance(
-        hardware.device, precision="bf16 autocast" if hardware.amp else "fp32",
-        section=name, dataset=data_label, seeds=list(seeds), encoder_weights=encoder_weights,
-        wall_seconds=round(time.perf_counter() - started, 1), **details,
-        steps_trained=distinct_steps.pop() if len(distinct_steps) == 1 else steps_trained,
-    )
-    files = write_table(table, section, out_dir / "tables", record, synthetic)
-    per_image = write_per_image(scores, section, out_dir / "tables")
-    files.append(loss_curves(logs, out_dir / "figures" / f"loss_curves_{name}.png", f"Table {section.table}: training loss ({dataset_name}, training split)"))
-    files.append(_samples(section, first_runs, out_dir, name, reader))
-    files.append(per_image)
-    return SectionResult(table, files, synthetic, time.perf_counter() - started, out_dir, reused)
+            legacy = out_dir / "runs" / section.name / f"{_slug(row.method)}-seed{seed}"
+            run_dir, was_reused = _finished_run(scored.last_run, run_folder(out_dir, scored.last_run, legacy), label, progress,
+                                                force, samples=seed == seeds[0])
+            scored.reused += [label] if was_reused else []
+            frames.append(pd.read_csv(run_dir / "metrics_test_per_image.csv").assign(seed=seed))
+            scored.run_dirs.setdefault(row.method, []).append(run_dir)
+        scored.scores[row.method] = pd.concat(frames, ignore_index=True)
+        scored.logs[row.method] = pd.read_csv(scored.run_dirs[row.method][0] / "log.csv")
+    for label, stem in section.observer_rows.items():
+        observed = scored.run_dirs[chosen[-1].method][0] / f"{stem}_per_image.csv"
+        if observed.is_file():
+            scored.scores[label] = pd.read_csv(observed)
+    return scored
 
 
-def run_folder(out_dir: Path, config: RunConfig, legacy: Path | None = None) -> Path:
+def _steps_trained(logs: dict[str, pd.DataFrame]) -> int | dict[str, int]:
+    """The optimizer steps each row trained: one number when all agree. A step budget is rounded up
+    to whole epochs, so the steps trained can exceed ``epochs_or_steps``."""
+    steps = {method: int(log["step"].iloc[-1]) for method, log in logs.items() if "step" in log}
+    return next(iter(steps.values())) if len(set(steps.values())) == 1 else steps
+
+
+def run_folder(out_dir: Path, run: ResolvedRun, legacy: Path | None = None) -> Path:
     """``<out_dir>/runs/<dataset>/<run name>`` (:meth:`RunConfig.run_name`): named by what the run
     is, so every table that asks for it finds it. A finished or interrupted run in the folder an
     older version named after its table (``legacy``) is moved here, with a message, when its
     settings are this run's."""
-    folder = out_dir / "runs" / config.identity()["dataset"] / config.run_name()
+    config = run.config
+    folder = out_dir / "runs" / config.identity()["dataset"] / run.name
     if folder.exists() or legacy is None or not (legacy / "config.yaml").is_file():
         return folder
     saved = config_from_checkpoint({"config": yaml.safe_load((legacy / "config.yaml").read_text())})
@@ -194,7 +214,7 @@ def run_folder(out_dir: Path, config: RunConfig, legacy: Path | None = None) -> 
     return folder
 
 
-def _finished_run(config: RunConfig, run_dir: Path, label: str, progress: _Progress, force: bool, samples: bool) -> tuple[Path, bool]:
+def _finished_run(run: ResolvedRun, run_dir: Path, label: str, progress: _Progress, force: bool, samples: bool) -> tuple[Path, bool]:
     """Train (or resume) and score the run in ``run_dir`` unless it is finished; store its sample
     predictions when ``samples``. Returns the folder and whether the run was reused."""
     metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"
@@ -202,15 +222,15 @@ def _finished_run(config: RunConfig, run_dir: Path, label: str, progress: _Progr
     must_train = force or not (model_file.is_file() or finished)
     if must_train:
         progress.start(label)
-        train(config, run_dir, resume=not force, on_step=progress.step)
+        train(run, run_dir, resume=not force, on_step=progress.step)
     else:
         print(f"{progress.section}: {label}: reusing the finished run in {run_dir} (force=True trains it again)")
     if must_train or not metrics_file.is_file():
         progress.write(f"{progress.section}: {label}: scoring the test split")
         run_evaluation(run_dir)
     if samples and (must_train or not samples_file.is_file()):
-        _store_sample_predictions(run_dir, make_reader(config, "test"))
-    if not config.keep_weights:
+        _store_sample_predictions(run_dir, make_reader(run.config, "test"), run)
+    if not run.config.keep_weights:
         model_file.unlink(missing_ok=True)
     return run_dir, not must_train
 
@@ -230,14 +250,13 @@ def section_note(result: SectionResult) -> str:
     return "\n\n".join(lines)
 
 
-def _store_sample_predictions(run_dir: Path, reader) -> None:
+def _store_sample_predictions(run_dir: Path, reader: Reader, run: ResolvedRun) -> None:
     """The first test images' predictions (no TTA) as uint8 maps, for the sample figure: a
     probability map x 255 for one class, the label map for several. Written while the weights exist."""
-    model, checkpoint = load_trained_model(run_dir / "model.pt")
-    policy = InputPolicy.from_config(config_from_checkpoint(checkpoint))
+    model, _ = load_trained_model(run_dir / "model.pt")
     maps = {}
     for index in range(min(SAMPLE_IMAGES, len(reader))):
-        probs = predict_sample(model, reader[index].image, policy, tta=False)
+        probs = predict_sample(model, reader[index].image, run.policy, tta=False)
         maps[f"image{index}"] = probs.argmax(axis=0).astype(np.uint8) if probs.shape[0] > 1 else np.round(probs[0] * 255).astype(np.uint8)
     np.savez_compressed(run_dir / SAMPLES_FILE, **maps)
 

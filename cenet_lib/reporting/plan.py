@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..config import EXPECTED_SECONDS, PROFILES, RunConfig
 from ..data import READERS, dataset_dir
-from ..training import resolve_hardware
+from ..hardware import resolve_hardware
 from .experiments import real_data_found, results_dir
 from .sections import SECTIONS
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..data.oct import DUKE_BOUNDARIES
+
 
 @dataclass(frozen=True)
 class TrainedRow:
@@ -25,6 +27,9 @@ class Section:
     metrics: dict[str, str]  # the paper's metric (or column) -> our per-image column
     substitute: str | None = None  # why and how our data differs from the paper's
     extra_columns: dict[str, str] = field(default_factory=dict)  # reported beside, no paper value
+    #: rows scored from the dataset itself, not trained: label -> the ``<stem>_per_image.csv`` a
+    #: run's evaluation writes beside its own scores (its task's ``extras``)
+    observer_rows: dict[str, str] = field(default_factory=dict)
 
 
 BASELINES = (TrainedRow("U-Net", "unet"), TrainedRow("Backbone", "backbone"), TrainedRow("CE-Net", "cenet"))
@@ -43,6 +48,7 @@ SECTIONS: dict[str, Section] = {
         BASELINES, {"Sen": "fov_sensitivity", "Acc": "fov_accuracy", "AUC": "fov_auc"},
         extra_columns={"Sen (whole image)": "whole_sensitivity", "Acc (whole image)": "whole_accuracy",
                        "AUC (whole image)": "whole_auc"},
+        observer_rows={"Second observer": "human_observer"},
     ),
     "lung": Section(
         "lung", "III", "Lung segmentation (2D CT slices from LUNA)", "lung", ("LUNA-2D",),
@@ -62,8 +68,7 @@ SECTIONS: dict[str, Section] = {
         {"Overall": "boundary_overall"},
         substitute="The Duke DME set (8 boundaries, with fluid) stands in for the private Topcon set "
         "(10 boundaries); boundaries differ, so only the overall error is set beside the paper's.",
-        extra_columns={**{f"{name}": f"boundary_{name}" for name in
-                          ("ILM", "NFL/GCL", "IPL/INL", "INL/OPL", "OPL/ONL", "ISM/ISE", "IS/OS-OS/RPE", "BM")},
+        extra_columns={**{name: f"boundary_{name}" for name in DUKE_BOUNDARIES},
                        "Missing (share of A-scans)": "boundary_missing"},
     ),
     "ablation": Section(

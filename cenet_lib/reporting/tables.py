@@ -6,7 +6,8 @@ deviation over images (pooled over seeds; ``seed_std`` is the spread of the per-
 paper's value, the difference, and a status. The status says what was done, never whether a
 claim holds (that is the claims ledger's verdict): "trained here" for a row this package trained,
 whatever its numbers; rows the paper cites but this package does not train appear with the paper's
-value and the status "cited, not trained here". Where the data is substituted
+value and the status "cited, not trained here". A trained row whose runs predict one class
+everywhere carries a ``flag`` (:mod:`cenet_lib.metrics.degenerate`). Where the data is substituted
 or synthetic, the paper's value is still listed but no difference is computed and the
 ``comparable`` column is false. :func:`write_table` writes the long table as CSV and a layout like
 the paper's (methods down, metrics across) as Markdown and LaTeX, each with its provenance.
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..metrics import mean_std
+from ..metrics.degenerate import flag
 from .sections import Section
 
 PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
@@ -51,12 +53,13 @@ def build_table(section: Section, scores: dict[str, pd.DataFrame], data_label: s
             status = "not run" if method in trained else "cited, not trained here"
         else:
             status = "trained here" if method in trained or method in set(paper["method"]) else "measured here"
+        degenerate = flag(ours) if ours is not None and method in trained else ""
         paper_rows = paper[paper["method"] == method]
         labels = list(dict.fromkeys([_paper_key(r) for _, r in paper_rows.iterrows()] + list(section.metrics)))
         for label in labels + list(section.extra_columns):
             column = section.metrics.get(label) or section.extra_columns.get(label)
             line: dict[str, Any] = {"table": section.table, "method": method, "metric": label, "status": status,
-                                    "data": data_label, "comparable": comparable}
+                                    "flag": degenerate, "data": data_label, "comparable": comparable}
             match = paper_rows[[_paper_key(r) == label for _, r in paper_rows.iterrows()]]
             line["paper_mean"] = float(match["mean"].iloc[0]) if len(match) else np.nan
             line["paper_std"] = float(match["std"].iloc[0]) if len(match) else np.nan
@@ -70,7 +73,7 @@ def build_table(section: Section, scores: dict[str, pd.DataFrame], data_label: s
                     line["difference"] = line["ours_mean"] - line["paper_mean"]
             lines.append(line)
     columns = ["table", "method", "metric", "ours_mean", "ours_std", "n_images", "n_seeds", "seed_std",
-               "paper_mean", "paper_std", "difference", "status", "comparable", "data"]
+               "paper_mean", "paper_std", "difference", "status", "flag", "comparable", "data"]
     return pd.DataFrame(lines).reindex(columns=columns)
 
 
@@ -100,7 +103,8 @@ def wide_layout(long: pd.DataFrame) -> pd.DataFrame:
                 cells[(metric, "paper")] = _cell(line["paper_mean"], line["paper_std"])
             if metric in present["Δ"]:
                 cells[(metric, "Δ")] = "-" if np.isnan(line["difference"]) else f"{line['difference']:+.4f}"
-        cells[("", "status")] = group["status"].iloc[0]
+        flagged = group["flag"].iloc[0] if "flag" in group and isinstance(group["flag"].iloc[0], str) else ""
+        cells[("", "status")] = f"{group['status'].iloc[0]}; {flagged}" if flagged else group["status"].iloc[0]
         rows[method] = cells
     wide = pd.DataFrame.from_dict(rows, orient="index")
     wide.columns = pd.MultiIndex.from_tuples(wide.columns)
@@ -116,7 +120,14 @@ def title(section: Section, data_label: str, synthetic: bool) -> str:
     return text
 
 
-def write_table(long: pd.DataFrame, section: Section, out_dir: Path, provenance: dict[str, Any], synthetic: bool) -> list[Path]:
+class TableFiles(NamedTuple):
+    csv: Path
+    markdown: Path
+    latex: Path
+    json: Path
+
+
+def write_table(long: pd.DataFrame, section: Section, out_dir: Path, provenance: dict[str, Any], synthetic: bool) -> TableFiles:
     """Write ``table_<N>.csv``, ``.md``, ``.tex`` and ``.json`` (provenance) into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +146,7 @@ def write_table(long: pd.DataFrame, section: Section, out_dir: Path, provenance:
     latex = flat.to_latex(caption=heading, label=f"tab:{section.name}", escape=True)
     stem.with_suffix(".tex").write_text("% " + "\n% ".join(provenance_lines) + "\n" + latex)
     stem.with_suffix(".json").write_text(json.dumps({"title": heading, "notes": notes, **provenance}, indent=1, default=str) + "\n")
-    return [stem.with_suffix(suffix) for suffix in (".csv", ".md", ".tex", ".json")]
+    return TableFiles(*(stem.with_suffix(suffix) for suffix in (".csv", ".md", ".tex", ".json")))
 
 
 def write_per_image(scores: dict[str, pd.DataFrame], section: Section, out_dir: Path) -> Path:
