@@ -26,7 +26,8 @@ def device_description(device: torch.device | str) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({platform.machine()}, {threads} thread{'' if threads == 1 else 's'})"
 
 
 def provenance(device: torch.device | str, **details: Any) -> dict[str, Any]:

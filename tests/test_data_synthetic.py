@@ -10,8 +10,9 @@ from PIL import Image
 
 from cenet_lib.data import READERS, build_reader
 from cenet_lib.data.oct import boundaries_from_label_map, label_map_from_boundaries
-from cenet_lib.data.optic_disc import brightest_point, crop_box, paste_crop
+from cenet_lib.data.optic_disc import brightest_point, crop_box
 from cenet_lib.data.splits import LOCAL_SPLIT_FILE
+from cenet_lib.tasks import paste_crop
 
 CASES = [(name, split) for name, reader in READERS.items() for split in reader.splits]
 

@@ -73,6 +73,24 @@ def test_figures_are_written(smoke_results):
     assert len(list((results / "figures").glob("loss_curves_*.png"))) == 6
     assert len(list((results / "samples").glob("samples_*.png"))) == 6
     assert len(list((results / "executed").glob("*.ipynb"))) == 6
+    for name in ("data", "input", "predictions"):  # the walkthrough's figures of dataset images
+        assert len(list((results / "samples").glob(f"*_{name}.png"))) == 6, name
+    for name in ("training", "scores"):
+        assert len(list((results / "figures").glob(f"*_{name}.png"))) == 6, name
+
+
+def test_each_executed_notebook_tells_its_section_in_steps_with_inline_figures(smoke_results):
+    """Every section notebook, executed with its defaults: at least 7 markdown cells (the steps)
+    and at least 5 figures shown inline."""
+    import nbformat
+
+    results, _, _ = smoke_results
+    for path in sorted((results / "executed").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        markdown = [cell for cell in notebook.cells if cell.cell_type == "markdown"]
+        images = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+                  if "image/png" in output.get("data", {})]
+        assert len(markdown) >= 7 and len(images) >= 5, (path.name, len(markdown), len(images))
 
 
 def test_finished_sections_are_not_redone(smoke_results):

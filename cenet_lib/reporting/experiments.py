@@ -16,6 +16,7 @@ and says so. An interrupted row resumes from its checkpoint. Runs whose profile 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -69,6 +70,7 @@ class _Scored:
     run_dirs: dict[str, list[Path]]
     reused: list[str]
     last_run: ResolvedRun
+    run_seconds: float = 0.0  # training epochs and test scoring of every run, reused ones included
 
 
 def _slug(text: str) -> str:
@@ -151,6 +153,7 @@ def run_section(
     record = provenance(
         scored.last_run.hardware.device, precision=scored.last_run.hardware.precision, section=name, dataset=data_label,
         seeds=list(seeds), encoder_weights=encoder_weights, wall_seconds=round(time.perf_counter() - started, 1),
+        runs_seconds=round(scored.run_seconds, 1),
         **scored.last_run.describe(), steps_trained=_steps_trained(scored.logs),
     )
     return SectionResult(
@@ -178,6 +181,7 @@ def _score_rows(section: Section, chosen: list[TrainedRow], seeds: tuple[int, ..
                                                 force, samples=seed == seeds[0])
             scored.reused += [label] if was_reused else []
             frames.append(pd.read_csv(run_dir / "metrics_test_per_image.csv").assign(seed=seed))
+            scored.run_seconds += _run_seconds(run_dir)
             scored.run_dirs.setdefault(row.method, []).append(run_dir)
         scored.scores[row.method] = pd.concat(frames, ignore_index=True)
         scored.logs[row.method] = pd.read_csv(scored.run_dirs[row.method][0] / "log.csv")
@@ -186,6 +190,13 @@ def _score_rows(section: Section, chosen: list[TrainedRow], seeds: tuple[int, ..
         if observed.is_file():
             scored.scores[label] = pd.read_csv(observed)
     return scored
+
+
+def _run_seconds(run_dir: Path) -> float:
+    """What a run cost when it ran: its training epochs (``log.csv``) and its test scoring."""
+    scoring = run_dir / "metrics_test.json"
+    evaluation = json.loads(scoring.read_text())["provenance"].get("evaluation_seconds", 0.0) if scoring.is_file() else 0.0
+    return float(pd.read_csv(run_dir / "log.csv")["seconds"].sum()) + float(evaluation)
 
 
 def _steps_trained(logs: dict[str, pd.DataFrame]) -> int | dict[str, int]:
