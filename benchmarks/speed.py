@@ -62,7 +62,9 @@ from cenet_lib.tta import predict_probabilities
 REPOSITORY = Path(__file__).resolve().parents[1]
 PEER = "smp_unet_resnet34"
 TRAIN_BATCH = 8
-DEFAULT_CHECKPOINT = REPOSITORY / "results/quick/runs/vessels/ce-net-seed0/model.pt"
+#: The quick profile's CE-Net run on DRIVE (seed 0), named as run_section names it (RunConfig.run_name).
+DEFAULT_CHECKPOINT = (REPOSITORY / "results/quick/runs/drive"
+                      / load_config("quick", section="vessels", overrides={"model": "cenet"}).run_name() / "model.pt")
 
 
 def build(name: str) -> nn.Module:
