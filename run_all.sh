@@ -13,17 +13,20 @@
 #   --only SECTION...             optic_disc vessels lung cells oct ablation (default: all)
 #   --device auto|cpu|cuda        (default: auto)
 #   --seeds N                     seeds 0..N-1 per trained row (default: 1)
-#   --encoder-weights W           scratch, imagenet or a ResNet-34 state-dict file (default: scratch);
-#                                 the paper's numbers need imagenet
+#   --encoder-weights W           random, imagenet or a ResNet-34 state-dict file (default: random;
+#                                 scratch is its older name); the paper's numbers need imagenet
 #   --jobs N                      sections run side by side (default: 1)
 #   --gpus 0,1,...                one section per GPU at a time (sets --jobs and CUDA_VISIBLE_DEVICES)
 #   --out DIR                     results folder (default: results); outputs go to DIR/<profile>/, or
 #                                 DIR/<profile>-synthetic/ on a synthetic stand-in
 #   --force                       redo sections (and rows) already finished
+#   --archive FILE.tar.gz         then pack the results folder, without weights, into one archive
+#   --archive-max-mib M           fail when the archive would pass M MiB (default: 16)
 set -uo pipefail
 cd "$(dirname "$0")"
 
-profile=auto data_root="" device=auto seeds=1 encoder_weights=scratch jobs=1 gpus="" out=results force=false
+profile=auto data_root="" device=auto seeds=1 encoder_weights=random jobs=1 gpus="" out=results force=false
+archive="" archive_max_mib=16
 sections=(optic_disc vessels lung cells oct ablation)
 only=()
 while [ $# -gt 0 ]; do
@@ -37,9 +40,11 @@ while [ $# -gt 0 ]; do
         --gpus) gpus="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --force) force=true; shift ;;
+        --archive) archive="$2"; shift 2 ;;
+        --archive-max-mib) archive_max_mib="$2"; shift 2 ;;
         --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do only+=("$1"); shift; done
                 [ ${#only[@]} -gt 0 ] || { echo "error: --only needs section names: optic_disc vessels lung cells oct ablation" >&2; exit 2; } ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "error: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
     esac
 done
@@ -154,5 +159,8 @@ if grep -q "no real data" <<<"$plan"; then
     for section in "${sections[@]}"; do
         [ "${section_get_data[$section]}" != "-" ] && echo "  $section: ${section_get_data[$section]}"
     done
+fi
+if [ -n "$archive" ]; then
+    "$PYTHON" -m cenet_lib.reporting.archive "$out_root" --out "$archive" --max-mib "$archive_max_mib" || failed=1
 fi
 exit $failed

@@ -28,7 +28,8 @@ def smoke_results(tmp_path_factory, synthetic_cache):
     env = {**run_all_environment(synthetic_cache), "CENET_DATA_ROOT": str(tmp_path_factory.mktemp("no-data"))}
     first = subprocess.run(["./run_all.sh", "--out", str(out)], cwd=REPOSITORY, env=env,  # the default profile: auto
                            capture_output=True, text=True, timeout=1800)
-    second = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(out), "--only", "lung"], cwd=REPOSITORY,
+    second = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(out), "--only", "lung",
+                             "--archive", str(out / "results.tar.gz")], cwd=REPOSITORY,
                             env=env, capture_output=True, text=True, timeout=600)
     yield out / "smoke", first, second
     shutil.rmtree(out)  # the trained models of all six sections
@@ -91,6 +92,20 @@ def test_each_executed_notebook_tells_its_section_in_steps_with_inline_figures(s
         images = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
                   if "image/png" in output.get("data", {})]
         assert len(markdown) >= 7 and len(images) >= 5, (path.name, len(markdown), len(images))
+
+
+def test_the_archive_holds_the_results_and_no_weights(smoke_results):
+    import tarfile
+
+    results, _, second = smoke_results
+    archive = results.parent / "results.tar.gz"
+    assert f"Wrote {archive}:" in second.stdout and "MiB (no weights)" in second.stdout
+    with tarfile.open(archive) as packed:
+        names = packed.getnames()
+    assert any(name.endswith("tables/table_III.md") for name in names)
+    assert any(name.endswith("executed/03_lung.ipynb") for name in names)
+    assert not [name for name in names if name.endswith((".pt", ".pt2", ".onnx"))]
+    assert archive.stat().st_size < 16 * 2**20
 
 
 def test_finished_sections_are_not_redone(smoke_results):

@@ -97,3 +97,27 @@ def test_an_old_table_is_relabelled_and_flagged_with_its_numbers_kept(tmp_path, 
     assert after.groupby("method")["flag"].first()["CE-Net"].startswith("DEGENERATE")
     assert after.groupby("method")["flag"].first()["U-Net"] == ""
     pd.testing.assert_series_equal(after["ours_mean"], long["ours_mean"].astype(float), check_names=False)
+
+
+def test_a_run_two_sections_reach_at_once_is_held_by_one(tmp_path):
+    """Sections side by side (run_all.sh --jobs) take a shared run's lock in turn."""
+    import threading
+    import time
+
+    from cenet_lib.reporting.experiments import _only_here
+
+    order = []
+
+    def hold(name):
+        with _only_here(tmp_path / "runs" / "drive" / "cenet-dice-0000-seed0"):
+            order.append(f"{name} in")
+            time.sleep(0.3)
+            order.append(f"{name} out")
+
+    threads = [threading.Thread(target=hold, args=(name,)) for name in ("first", "second")]
+    threads[0].start()
+    time.sleep(0.1)
+    threads[1].start()
+    for thread in threads:
+        thread.join()
+    assert order == ["first in", "first out", "second in", "second out"]

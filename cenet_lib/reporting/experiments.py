@@ -16,10 +16,13 @@ and says so. An interrupted row resumes from its checkpoint. Runs whose profile 
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -225,9 +228,28 @@ def run_folder(out_dir: Path, run: ResolvedRun, legacy: Path | None = None) -> P
     return folder
 
 
+@contextmanager
+def _only_here(run_dir: Path) -> Iterator[None]:
+    """Hold the run's lock (a file beside its folder) while it is trained and scored: two sections
+    run side by side (``run_all.sh --jobs``) that share a run train it once, the second waiting
+    for the first and then reusing it."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with (run_dir.parent / f".{run_dir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _finished_run(run: ResolvedRun, run_dir: Path, label: str, progress: _Progress, force: bool, samples: bool) -> tuple[Path, bool]:
-    """Train (or resume) and score the run in ``run_dir`` unless it is finished; store its sample
-    predictions when ``samples``. Returns the folder and whether the run was reused."""
+    """Train (or resume) and score the run in ``run_dir`` unless it is finished, holding its lock;
+    store its sample predictions when ``samples``. Returns the folder and whether the run was reused."""
+    with _only_here(run_dir):
+        return _train_or_reuse(run, run_dir, label, progress, force, samples)
+
+
+def _train_or_reuse(run: ResolvedRun, run_dir: Path, label: str, progress: _Progress, force: bool, samples: bool) -> tuple[Path, bool]:
     metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"
     finished = metrics_file.is_file() and (samples_file.is_file() or not samples)
     must_train = force or not (model_file.is_file() or finished)
