@@ -22,6 +22,12 @@ def test_no_function_is_longer_than_60_lines():
     assert not long, long
 
 
+def name_comparisons(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
+    """(line, name) of every comparison in ``tree`` that involves one of ``names`` as a literal."""
+    return [(node.lineno, constant.value) for node in ast.walk(tree) if isinstance(node, ast.Compare)
+            for constant in ast.walk(node) if isinstance(constant, ast.Constant) and constant.value in names]
+
+
 def test_only_the_readers_and_the_section_registry_branch_on_a_dataset_or_section_name():
     """A comparison with a dataset's or a section's name (``reader.name == "drive"``,
     ``section.name in ("vessels", ...)``) belongs in ``cenet_lib/data/`` or the section registry;
@@ -32,15 +38,12 @@ def test_only_the_readers_and_the_section_registry_branch_on_a_dataset_or_sectio
     for path, tree in _modules():
         if PACKAGE / "data" in path.parents or path in allowed:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Compare):
-                literals = [c for c in ast.walk(node) if isinstance(c, ast.Constant) and c.value in names]
-                found += [f"{path.relative_to(PACKAGE)}:{node.lineno} compares with {c.value!r}" for c in literals]
+        found += [f"{path.relative_to(PACKAGE)}:{line} compares with {name!r}" for line, name in name_comparisons(tree, names)]
     assert not found, found
 
 
-def test_the_checks_above_would_catch_a_branch_on_a_name():
-    tree = ast.parse('if reader.name == "drive":\n    pass\nif section.name in ("oct", "lung"):\n    pass\n')
-    compared = [c.value for node in ast.walk(tree) if isinstance(node, ast.Compare)
-                for c in ast.walk(node) if isinstance(c, ast.Constant)]
-    assert compared == ["drive", "oct", "lung"]
+def test_the_check_above_catches_a_branch_on_a_name_and_passes_a_task_question():
+    branching = ast.parse('if reader.name == "drive":\n    pass\nif section.name in ("oct", "lung"):\n    pass\n')
+    assert name_comparisons(branching, set(READERS) | set(SECTIONS)) == [(1, "drive"), (3, "oct"), (3, "lung")]
+    asking = ast.parse('if isinstance(reader.task, CellStackTask):\n    pass\nlabel = "drive"\n')
+    assert name_comparisons(asking, set(READERS) | set(SECTIONS)) == []

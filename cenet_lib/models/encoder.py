@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torchvision.models import ResNet34_Weights, resnet34
 
-from ..config import RANDOM_SPELLINGS
+from ..config import RANDOM_SPELLINGS, canonical_encoder_weights
 
 ENCODER_WEIGHTS_ENV = "CENET_ENCODER_WEIGHTS"
 #: How a randomly initialised encoder is described in a model's ``encoder_weights`` and its files.
@@ -30,7 +30,7 @@ RANDOM_INIT = "random initialisation"
 def is_random_init(description: str | None) -> bool:
     """Whether a model's ``encoder_weights`` description says it started from random weights
     (``scratch (random initialisation)`` in files written before the name changed)."""
-    return description is None or str(description).lower() in RANDOM_SPELLINGS or "random initialisation" in str(description)
+    return canonical_encoder_weights(description) == "random" or RANDOM_INIT in str(description)
 
 
 class EncoderWeightsError(RuntimeError):

@@ -11,12 +11,35 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+
+
+def show_labels(axis, label_map: np.ndarray, classes: int) -> None:
+    """A label map in the colours :func:`class_legend` names (tab10, one colour per label)."""
+    axis.imshow(label_map, cmap="tab10", vmin=0, vmax=max(9, classes - 1), interpolation="nearest")
+
+
+def class_legend(figure, classes: int, names: tuple[str, ...] | None, **placement) -> None:
+    """A legend of the classes' colours in :func:`show_labels`, named by ``names`` where given."""
+    colours = plt.get_cmap("tab10")(np.arange(classes) / max(9, classes - 1))
+    names = names or tuple(f"class {k}" for k in range(classes))
+    figure.legend([Patch(color=colours[k]) for k in range(classes)], names[:classes], fontsize=7, frameon=False, **placement)
+
+
+def plot_losses(axis, logs: dict[str, pd.DataFrame]) -> None:
+    """Each run's training loss per epoch on ``axis``, with whole-epoch ticks."""
+    for name, log in logs.items():
+        axis.plot(log["epoch"], log["train_loss"], label=name)
+    axis.set(xlabel="epoch", ylabel="training loss")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no 1.2, 1.4 ticks on short runs
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
 
 
 def _show(axis, array: np.ndarray, labels: bool, classes: int) -> None:
     if labels:
-        axis.imshow(array, cmap="tab10", vmin=0, vmax=max(9, classes - 1), interpolation="nearest")
+        show_labels(axis, array, classes)
     elif array.ndim == 3 and array.shape[2] == 3:
         axis.imshow(array)
     elif array.dtype.kind == "f":  # a probability map: black 0, white 1, whatever its range
@@ -52,10 +75,7 @@ def sample_results(
     figure.suptitle(title, fontsize=10)
     figure.tight_layout(rect=(0, 0, 1 - 1.2 / (2.4 * len(columns) + 1.2), 1))
     if labels:
-        colours = plt.get_cmap("tab10")(np.arange(classes) / max(9, classes - 1))
-        names = class_names or tuple(f"class {k}" for k in range(classes))
-        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[k]) for k in range(classes)]
-        figure.legend(handles, names[:classes], loc="center right", fontsize=7, frameon=False)
+        class_legend(figure, classes, class_names, loc="center right")
     else:
         bar = figure.colorbar(plt.cm.ScalarMappable(cmap="gray", norm=plt.Normalize(0, 1)), ax=axes[:, 1:].ravel().tolist(),
                               fraction=0.02, pad=0.02)
@@ -69,12 +89,8 @@ def sample_results(
 def loss_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
     """Training loss per epoch of several runs on one plot (Fig. 8 compares pretrained and scratch)."""
     figure, axis = plt.subplots(figsize=(6.5, 4))
-    for name, log in logs.items():
-        axis.plot(log["epoch"], log["train_loss"], label=name)
-    axis.set(xlabel="epoch", ylabel="training loss", title=title)
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no 1.2, 1.4 ticks on short runs
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    plot_losses(axis, logs)
+    axis.set_title(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

@@ -33,6 +33,7 @@ from ..metrics import boundary_positions
 from ..models import MODELS, build_model
 from ..tasks import CellStackTask, LayerBoundaryTask
 from .experiments import SAMPLES_FILE, SectionResult, real_data_found, results_dir
+from .figures import class_legend, plot_losses, show_labels
 from .sections import SECTIONS, Section
 
 #: Parameters of the authors' released CE-Net (their PyTorch code; see cenet_lib/models/context.py).
@@ -49,17 +50,6 @@ def _plain(axis, title: str) -> None:
 
 def _grey(image: np.ndarray) -> np.ndarray:
     return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
-
-
-def _labels(axis, label_map: np.ndarray, classes: int) -> None:
-    axis.imshow(label_map, cmap="tab10", vmin=0, vmax=max(9, classes - 1), interpolation="nearest")
-
-
-def _class_legend(figure: Figure, classes: int, names: tuple[str, ...] | None) -> None:
-    colours = plt.get_cmap("tab10")(np.arange(classes) / max(9, classes - 1))
-    names = names or tuple(f"class {k}" for k in range(classes))
-    figure.legend([Patch(color=colours[k]) for k in range(classes)], names[:classes], loc="lower center",
-                  ncol=min(5, classes), fontsize=7, frameon=False)
 
 
 def error_map(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -87,7 +77,7 @@ def training_samples(reader: Reader, title: str, count: int = 3) -> Figure:
         _plain(axes[0, k], f"{'slice ' + str(k) + ' of the stack' if stack else sample.id}: {sample.image.shape[1]}x{sample.image.shape[0]}"
                            + (" (field of view in yellow)" if sample.roi is not None else ""))
         if reader.num_classes > 1:
-            _labels(axes[1, k], sample.mask, reader.num_classes)
+            show_labels(axes[1, k], sample.mask, reader.num_classes)
         else:
             axes[1, k].imshow(sample.mask, cmap="gray", vmin=0, vmax=1)
         _plain(axes[1, k], "ground truth")
@@ -97,7 +87,7 @@ def training_samples(reader: Reader, title: str, count: int = 3) -> Figure:
             axes[2, k].add_patch(Rectangle((left, top), width, height, fill=False, edgecolor="orange", linewidth=1.5))
             _plain(axes[2, k], f"full frame, {width}x{height} crop box in orange")
     if reader.num_classes > 1:
-        _class_legend(figure, reader.num_classes, reader.class_names)
+        class_legend(figure, reader.num_classes, reader.class_names, loc="lower center", ncol=min(5, reader.num_classes))
     figure.suptitle(title, fontsize=10)
     figure.tight_layout(rect=(0, 0.06 if reader.num_classes > 1 else 0, 1, 0.95), h_pad=1.5)
     return figure
@@ -157,22 +147,21 @@ def training_curves(logs: dict[str, pd.DataFrame], validation: str, label: str, 
     """Each row's training loss per epoch and, where its dataset has a validation split, the
     ``validation`` score (a ``val_*`` column of its log, the paper's ``label``) at the epochs it was computed."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    plot_losses(left, logs)
+    left.set_title("training loss")
     for name, log in logs.items():
-        left.plot(log["epoch"], log["train_loss"], label=name)
         if validation in log:
             scored = log.dropna(subset=[validation])
             right.plot(scored["epoch"], scored[validation], marker="o", label=name)
-    left.set(xlabel="epoch", ylabel="training loss", title="training loss")
     right.set(xlabel="epoch", ylabel=label, title=f"{label} on the validation split, no TTA")
-    if not right.lines:
+    if right.lines:
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+        right.grid(alpha=0.3)
+        right.legend(fontsize=7)
+    else:
         right.text(0.5, 0.5, "this dataset has no validation split", ha="center", va="center", transform=right.transAxes)
         right.set_xticks([])
         right.set_yticks([])
-    for axis in (left, right):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.grid(alpha=0.3)
-        if axis.lines:
-            axis.legend(fontsize=7)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
@@ -182,6 +171,8 @@ def _boundaries(axis, label_map: np.ndarray, task: LayerBoundaryTask, colour: st
     rows = boundary_positions(label_map, len(task.boundaries), (task.ignore_label,))
     for k, row in enumerate(rows):
         axis.plot(np.arange(row.size), row, color=colour, linewidth=0.7, label=label if k == 0 else None)
+    axis.set_xlim(-0.5, label_map.shape[1] - 0.5)  # the B-scan's own frame, whatever the lines reach
+    axis.set_ylim(label_map.shape[0] - 0.5, -0.5)
 
 
 def predictions(samples: list[Sample], maps: list[np.ndarray], reader: Reader, title: str, threshold: float = 0.5) -> Figure:
@@ -195,7 +186,7 @@ def predictions(samples: list[Sample], maps: list[np.ndarray], reader: Reader, t
         _plain(axes[row, 0], sample.id)
         if reader.num_classes > 1:
             labels = predicted
-            _labels(axes[row, 1], labels, reader.num_classes)
+            show_labels(axes[row, 1], labels, reader.num_classes)
             _plain(axes[row, 1], "predicted label map")
             if layers:
                 axes[row, 2].imshow(_grey(sample.image), cmap="gray")
@@ -206,7 +197,7 @@ def predictions(samples: list[Sample], maps: list[np.ndarray], reader: Reader, t
             else:
                 axes[row, 2].imshow(labels == sample.mask, cmap="gray", vmin=0, vmax=1)
                 _plain(axes[row, 2], "correct pixels (white)")
-            _labels(axes[row, 3], sample.mask, reader.num_classes)
+            show_labels(axes[row, 3], sample.mask, reader.num_classes)
             errors = error_map(labels > 0, sample.mask > 0)
         else:
             shown = axes[row, 1].imshow(predicted, cmap="magma", vmin=0, vmax=1)
