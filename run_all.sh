@@ -5,7 +5,7 @@
 #                                              else the seconds-long smoke run on a synthetic stand-in
 #   ./run_all.sh --data-root ../shared/data    the same, with the datasets in ../shared/data
 #   ./run_all.sh --profile smoke               all six sections on synthetic data, about 2 minutes
-#   ./run_all.sh --profile paper --gpus 0,1    sections side by side, one GPU each
+#   ./run_all.sh --profile paper --gpus 0,1    runs side by side, one per GPU at a time
 #
 # Options:
 #   --profile auto|smoke|quick|paper   size of the runs (default: auto, as above)
@@ -15,8 +15,10 @@
 #   --seeds N                     seeds 0..N-1 per trained row (default: 1)
 #   --encoder-weights W           random, imagenet or a ResNet-34 state-dict file (default: random;
 #                                 scratch is its older name); the paper's numbers need imagenet
-#   --jobs N                      sections run side by side (default: 1)
-#   --gpus 0,1,...                one section per GPU at a time (sets --jobs and CUDA_VISIBLE_DEVICES)
+#   --jobs N                      train N runs (row x seed) side by side first, then run the notebooks,
+#                                 which reuse them (default: 1, each notebook trains its own rows)
+#   --gpus 0,1,...                spread the --jobs workers over these GPUs, taken in turn (default
+#                                 --jobs: one per GPU; --jobs 6 --gpus 0,1 puts three on each)
 #   --out DIR                     results folder (default: results); outputs go to DIR/<profile>/, or
 #                                 DIR/<profile>-synthetic/ on a synthetic stand-in
 #   --force                       redo sections (and rows) already finished
@@ -25,7 +27,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-profile=auto data_root="" device=auto seeds=1 encoder_weights=random jobs=1 gpus="" out=results force=false
+profile=auto data_root="" device=auto seeds=1 encoder_weights=random jobs="" gpus="" out=results force=false
 archive="" archive_max_mib=16
 sections=(optic_disc vessels lung cells oct ablation)
 only=()
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
         --archive-max-mib) archive_max_mib="$2"; shift 2 ;;
         --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do only+=("$1"); shift; done
                 [ ${#only[@]} -gt 0 ] || { echo "error: --only needs section names: optic_disc vessels lung cells oct ablation" >&2; exit 2; } ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "error: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
     esac
 done
@@ -76,14 +78,40 @@ echo
 
 seed_list="[$(seq -s, 0 $((seeds - 1)))]"
 IFS=, read -r -a gpu_list <<<"$gpus"
-[ -n "$gpus" ] && jobs=${#gpu_list[@]}
+[ -z "$jobs" ] && jobs=$([ -n "$gpus" ] && echo ${#gpu_list[@]} || echo 1)
+train_force=$force
 
-run_section() {  # section, slot
-    local section=$1 slot=$2 name=${notebook[$1]}
+# With --jobs N, every run of every section is trained first, N side by side (cenet_lib/reporting/schedule.py);
+# a section with a failed run is marked failed, and the other sections' notebooks reuse the runs.
+declare -A run_failed=()
+if [ "$jobs" -gt 1 ] || [ -n "$gpus" ]; then
+    failed_list="$(mktemp)"
+    schedule_arguments=(--jobs "$jobs" --device "$device" --seeds "$seeds" --encoder-weights "$encoder_weights"
+                        --out "$out_root" --failed "$failed_list")
+    [ -n "$gpus" ] && schedule_arguments+=(--gpus "$gpus")
+    [ -n "$data_root" ] && schedule_arguments+=(--data-root "$data_root")
+    [ "$force" = true ] && schedule_arguments+=(--force)
+    pairs=()
+    for section in "${sections[@]}"; do pairs+=("$section:${section_profile[$section]}"); done
+    echo "Training the sections' runs, $jobs side by side; then the notebooks, which reuse them."
+    "$PYTHON" -m cenet_lib.reporting.schedule "${schedule_arguments[@]}" "${pairs[@]}"
+    while read -r section; do [ -n "$section" ] && run_failed[$section]=1; done <"$failed_list"
+    rm -f "$failed_list"
+    train_force=false  # the runs were just trained (again, with --force)
+    echo
+fi
+
+run_section() {  # section
+    local section=$1 name=${notebook[$1]}
     local executed="${section_out[$1]}/executed"
     local log="$executed/$name.log" done_marker="$executed/$name.done"
     mkdir -p "$executed"
     rm -f "$executed/$name.failed"
+    if [ -n "${run_failed[$section]:-}" ]; then
+        echo "a run failed while training side by side (its log is beside its folder in runs/)" >"$executed/$name.failed"
+        echo "$section: FAILED: a run failed while training side by side; no table"
+        return 1
+    fi
     if [ -f "$done_marker" ] && [ "$force" = false ]; then
         echo "$section: finished earlier ($(cat "$done_marker")); --force redoes it"
         return 0
@@ -91,8 +119,8 @@ run_section() {  # section, slot
     local start=$SECONDS
     local -a environment=(env CENET_PROGRESS_FILE="$executed/$name.progress")
     local -a parameters=(-p profile "${section_profile[$section]}" -p device "$device" -p out_dir "$out_root"
-                         -p encoder_weights "$encoder_weights" -y "{seeds: $seed_list, force: $force}")
-    [ -n "$gpus" ] && environment+=(CUDA_VISIBLE_DEVICES="${gpu_list[$slot]}")
+                         -p encoder_weights "$encoder_weights" -y "{seeds: $seed_list, force: $train_force}")
+    [ -n "$gpus" ] && environment+=(CUDA_VISIBLE_DEVICES="${gpu_list[0]}")
     [ -n "$data_root" ] && parameters+=(-p data_root "$data_root")
     echo "$section: running notebooks/$name.ipynb (log: $log)"
     if "${environment[@]}" "$PYTHON" -m papermill "notebooks/$name.ipynb" "$executed/$name.ipynb" --cwd notebooks \
@@ -124,15 +152,9 @@ show_progress() {  # every 10 s, each running section's row, step, total and tim
 show_progress &
 monitor=$!
 trap 'kill $monitor 2>/dev/null' EXIT
-slot=0
-pids=()
 for section in "${sections[@]}"; do
-    while [ "$(jobs -rp | grep -cvx "$monitor")" -ge "$jobs" ]; do wait -n; done
-    run_section "$section" $((slot % jobs)) &
-    pids+=($!)
-    slot=$((slot + 1))
+    run_section "$section"
 done
-wait "${pids[@]}"
 kill $monitor 2>/dev/null
 
 echo

@@ -8,7 +8,7 @@ are counted as steps), every model costs the same per step, a section's steps ar
 profile's (100 epochs of its training split, batch 8), and runs side by side on one GPU share its
 throughput with a speed-up between none (1x) and perfect (k x for k runs)::
 
-    python benchmarks/gpu_sizing.py --data-root ../shared/data    # writes results/gpu_sizing.md
+    python benchmarks/gpu_sizing.py --data-root ../shared/data    # results/gpu_sizing.md and README.md
 """
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ from cenet_lib.reporting.sections import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB_SECONDS = 480  # one 8-minute job, leaving the rest of the 10-minute limit for start and copying
+README = ROOT / "benchmarks" / "README.md"
+BEGIN, END = "<!-- written by gpu_sizing.py: -->", "<!-- end of gpu_sizing.py's table -->"
+
+
+def write_into_readme(table: str) -> None:
+    """Put the sizing table into ``benchmarks/README.md``, between its markers."""
+    text = README.read_text()
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    README.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
 
 
 def seconds_per_step() -> float:
@@ -70,6 +80,7 @@ def main() -> None:
         table.to_markdown(index=False), ""])
     out = ROOT / "benchmarks" / "results" / "gpu_sizing.md"
     out.write_text(text)
+    write_into_readme(text.split("\n", 2)[2].strip())
     print(text)
 
 

@@ -5,6 +5,7 @@
     cenet evaluate runs/drive-cenet-quick-scratch-seed0
     cenet predict runs/drive-cenet-quick-scratch-seed0/model.pt my_images/ --out predictions --overlay
     cenet section vessels ablation --profile paper --device cuda --data-root data   # tables without Jupyter
+    cenet section vessels ablation --profile paper --seeds 3 --jobs 6 --gpus 0,1      # runs side by side
     cenet claims results/quick                                                       # the paper's claims, checked
     cenet export runs/drive-cenet-quick-scratch-seed0 --format onnx --out cenet.onnx  # or pt2, folder
 """
@@ -32,7 +33,8 @@ from .hardware import resolve_hardware
 from .interrupts import TrainingInterrupted
 from .models import EncoderWeightsError, SavedModelError, from_pretrained, list_models
 from .reporting.claims import write_ledger
-from .reporting.experiments import run_section
+from .reporting.experiments import run_section, section_runs
+from .reporting.schedule import failed_sections, run_log, train_side_by_side
 from .reporting.sections import SECTIONS
 from .reporting.summary import write_summary
 from .runs import EXPORT_FORMATS, default_run_dir, export_run, run_evaluation
@@ -228,22 +230,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results"),
                    help="outputs go to OUT/<profile>/ (OUT/<profile>-synthetic/ on a synthetic stand-in)")
     p.add_argument("--force", action="store_true", help="retrain rows already finished")
+    p.add_argument("--jobs", type=int, default=1, help="train N runs (row x seed) side by side, then write the tables")
+    p.add_argument("--gpus", default="", help="comma-separated GPU ids for the --jobs workers, taken in turn (several per GPU allowed)")
     return parser
 
 
-def run_sections(args: argparse.Namespace) -> None:
-    """What ``run_all.sh`` does for each section, minus papermill: tables, figures and the results index."""
-    written = []
-    for name in args.sections:
+def run_sections(args: argparse.Namespace) -> int:
+    """What ``run_all.sh`` does for each section, minus papermill: tables, figures and the results index.
+    With ``--jobs N`` (or ``--gpus``) the sections' runs are trained side by side first
+    (:mod:`cenet_lib.reporting.schedule`), and a section with a failed run gets no table."""
+    written, seeds, names, force = [], tuple(range(args.seeds)), list(dict.fromkeys(args.sections)), args.force
+    gpus = [gpu for gpu in args.gpus.split(",") if gpu]
+    if args.jobs > 1 or gpus:
+        plans = {name: section_runs(name, args.profile, args.data_root, args.device, seeds, args.out,
+                                    encoder_weights=args.encoder_weights).jobs for name in names}
+        failures = train_side_by_side([job for jobs in plans.values() for job in jobs], max(args.jobs, len(gpus)), gpus, force)
+        failed = failed_sections(plans, failures)
+        for name, jobs in failed.items():
+            print(f"{name}: Table {SECTIONS[name].table} not written: {len(jobs)} of {len(plans[name])} runs failed "
+                  f"({', '.join(job.label for job in jobs)}); logs: {', '.join(str(run_log(job)) for job in jobs)}", file=sys.stderr)
+        names, force = [name for name in names if name not in failed], False  # the tables reuse the runs just trained
+    for name in names:
         result = run_section(name, profile=args.profile, data_root=args.data_root, device=args.device,
-                             seeds=tuple(range(args.seeds)), out_root=args.out, encoder_weights=args.encoder_weights,
-                             force=args.force)
+                             seeds=seeds, out_root=args.out, encoder_weights=args.encoder_weights, force=force)
         data = "synthetic stand-in" if result.synthetic else "real data"
         print(f"{name}: Table {SECTIONS[name].table} on {data} in {result.seconds:.0f} s: {result.table_files.markdown}")
         written.append(result.out_dir)
     for folder in dict.fromkeys(written):
         readme, _ = write_summary(folder)
         print(f"Index: {readme}")
+    return 0 if len(names) == len(set(args.sections)) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "export":
             print(export_run(args.run_dir, args.format, args.out, args.input_size))
         elif args.command == "section":
-            run_sections(args)
+            return run_sections(args)
         elif args.command == "claims":
             if not (args.results / "tables").is_dir():
                 raise FileNotFoundError(f"{args.results} holds no tables/ folder: pass a results folder such as results/quick.")

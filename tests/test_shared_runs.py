@@ -1,6 +1,9 @@
 """Runs named by what they are: a run two tables ask for is trained once, older folders are found."""
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +16,7 @@ from cenet_lib.reporting.experiments import run_section
 from cenet_lib.reporting.relabel import relabel_table
 from cenet_lib.reporting.sections import SECTIONS
 from cenet_lib.reporting.tables import build_table, write_table
+from cenet_lib.reporting.walkthrough import SectionWalkthrough
 from cenet_lib.training import train
 
 
@@ -56,6 +60,27 @@ def test_a_finished_run_in_its_tables_old_folder_is_moved_and_reused(tmp_path, s
     new.rename(other)  # a folder whose settings are another run's stays where it is
     run_section("lung", out_root=tmp_path, rows=["CE-Net"])
     assert other.is_dir() and "holds a run with other settings" in capsys.readouterr().out
+
+
+def test_git_keeps_a_runs_record_and_a_fresh_checkout_reuses_it(tmp_path, synthetic_cache, monkeypatch, counted_training):
+    monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
+    first = run_section("lung", out_root=tmp_path, rows=["U-Net"])
+    (run_dir,) = first.run_dirs["U-Net"]
+    record = ["config.yaml", "log.csv", "metrics_test.json", "metrics_test_per_image.csv"]
+    left_out = ["model.pt", "checkpoint.pt", experiments.SAMPLES_FILE, "loss_curve.png"]
+    repository = Path(__file__).resolve().parents[1]
+    in_repository = [f"results/quick/runs/lung/{run_dir.name}/{name}" for name in record + left_out]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *in_repository], cwd=repository, capture_output=True, text=True)
+    assert ignored.stdout.split() == in_repository[len(record):]
+    for path in run_dir.iterdir():  # what a fresh checkout of that record holds
+        if path.name not in record:
+            path.unlink()
+    counted_training.clear()
+    again = run_section("lung", out_root=tmp_path, rows=["U-Net"])
+    assert not counted_training and again.reused == ["U-Net (1/1, seed 0)"]
+    pd.testing.assert_frame_equal(pd.read_csv(again.per_image), pd.read_csv(first.per_image))
+    figure = SectionWalkthrough("lung", "smoke", out_root=tmp_path).prediction_figure(again)
+    assert "No predictions to show" in figure.texts[0].get_text()
 
 
 def test_a_run_name_ignores_where_and_how_fast_it_runs():

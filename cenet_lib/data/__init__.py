@@ -18,6 +18,7 @@ from .isbi2012 import ISBI2012
 from .lung import LungCT
 from .oct import DukeDME, DukeDMEMat, OCTBoundaryCSV
 from .optic_disc import ORIGA, DrishtiGS1, Messidor, RimOneR1
+from .pack import PackedReader, is_packed
 from .paths import data_root, dataset_dir
 from .transforms import Augmentation
 
@@ -39,11 +40,17 @@ READERS: dict[str, type[Reader]] = {
 def build_reader(name: str, split: str = "train", data_root: str | os.PathLike | None = None, **options) -> Reader:
     """Reader ``name`` for ``split``, found under the data root (see :mod:`cenet_lib.data.paths`).
 
+    A dataset folder holding a packed copy (:mod:`cenet_lib.data.pack`) is read by a :class:`PackedReader`.
     ``name`` may also be a path to a folder of the user's own images (see :class:`ImageFolder`).
     """
     if name in READERS:
-        reader = READERS[name]
-        return reader(dataset_dir(name, reader.folder, data_root), split, **options)
+        folder = dataset_dir(name, READERS[name].folder, data_root)
+        if is_packed(folder):
+            packed = PackedReader(folder, split, **options)
+            if packed.name != name:
+                raise DatasetError(f"{folder} holds a packed copy of {packed.name}, not of {name}; pack {name} into it again.")
+            return packed
+        return READERS[name](folder, split, **options)
     if Path(name).expanduser().is_dir():
         return ImageFolder(Path(name).expanduser(), split, **options)
     if os.sep in name or name.startswith((".", "~")):
@@ -56,6 +63,7 @@ __all__ = [
     "DatasetError",
     "DatasetMissing",
     "ImageFolder",
+    "PackedReader",
     "READERS",
     "Reader",
     "Sample",

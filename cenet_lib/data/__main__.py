@@ -2,6 +2,7 @@
 
     python -m cenet_lib.data status [--data-root DIR] [--quick]
     python -m cenet_lib.data check FOLDER
+    python -m cenet_lib.data pack --data-root SRC --out DIR NAME...
     python -m cenet_lib.data synth NAME --out DIR [--seed 0]
     python -m cenet_lib.data fetch NAME
     python -m cenet_lib.data split NAME [--data-root DIR] [--out FILE]
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from . import READERS, ImageFolder, build_reader
 from .base import DatasetError, DatasetMissing, Reader
 from .io import bit_depth, list_images
 from .isbi2012 import contiguous_folds
+from .pack import PackedReader, folder_mib, is_packed, pack_dataset, read_manifest, verify_packed
 from .paths import dataset_dir
 from .splits import SPLITS_DIR, kfold, make_split_file
 from .synthetic import SYNTHESIZERS, synthesize
@@ -67,7 +70,8 @@ def status(data_root: str | None, full: bool) -> int:
         if not where.exists():
             print(f"{name:<9} not found   (looked in {where})")
             continue
-        print(f"{name:<9} found       {where}")
+        packed = " (packed copy)" if is_packed(where) else ""  # a copy of another reader version: each split says so
+        print(f"{name:<9} found       {where}{packed}")
         for split in reader_class.splits:
             try:
                 reader = build_reader(name, split, data_root)
@@ -88,7 +92,10 @@ def status(data_root: str | None, full: bool) -> int:
 
 
 def check(folder: Path) -> int:
-    """Every problem of a folder of the user's own images, at once; 0 when it is ready to train."""
+    """Every problem of a folder of the user's own images, or of a packed copy, at once; 0 when it is
+    ready to train."""
+    if is_packed(folder):
+        return check_packed(folder)
     problems = []
     for split in ImageFolder.splits:
         try:
@@ -110,6 +117,44 @@ def check(folder: Path) -> int:
     if not problems:
         print(f"{folder} is ready: cenet train --dataset {folder} --profile quick")
     return 1 if problems else 0
+
+
+def check_packed(folder: Path) -> int:
+    """A packed copy: every packed file against its checksum, then every sample of every split read
+    and checked as training checks it."""
+    manifest = read_manifest(folder)
+    problems = verify_packed(folder)
+    for split in manifest["splits"]:
+        reader = PackedReader(folder, split)
+        found = check_reader(reader)
+        problems += found
+        print(f"{split:<15}{len(reader):>5} images  {_describe(reader)}: {'ok' if not found else f'{len(found)} problem(s)'}")
+    for problem in dict.fromkeys(problems):
+        print(f"PROBLEM: {problem}")
+    if not problems:
+        print(f"{folder} is a sound packed copy of {manifest['dataset']} (reader version {manifest['reader_version']}, "
+              f"packed {manifest['packed_utc']} UTC from {manifest['source']['folder']}).")
+    return 1 if problems else 0
+
+
+def pack(names: list[str], data_root: str | None, out: Path, max_mib: float | None) -> int:
+    """Pack each named dataset into ``out`` (:mod:`cenet_lib.data.pack`); say each one's size and
+    time, and fail when all of them together pass ``max_mib``."""
+    total = 0.0
+    for name in dict.fromkeys(names):
+        started = time.perf_counter()
+        target = pack_dataset(name, data_root, out)
+        size, samples = folder_mib(target), sum(len(entries) for entries in read_manifest(target)["splits"].values())
+        source = folder_mib(dataset_dir(name, READERS[name].folder, data_root))
+        print(f"{name:<9} {samples:>4} samples: {size:6.1f} MiB (the originals {source:.1f} MiB) in "
+              f"{time.perf_counter() - started:.0f} s -> {target}")
+        total += size
+    print(f"{out}: {total:.1f} MiB in all; use it as a data root (--data-root {out}).")
+    if max_mib is not None and total > max_mib:
+        print(f"error: the packed copies take {total:.1f} MiB, more than --max-mib {max_mib:g}; pack fewer datasets together.",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def fetch(name: str) -> int:
@@ -156,12 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("status", help="where each dataset was looked for, what was found, and every file checked")
     p.add_argument("--data-root", default=None)
     p.add_argument("--quick", action="store_true", help="read only the first image of each split")
-    p = commands.add_parser("check", help="check a folder of your own images (images/ and masks/): every problem at once")
+    p = commands.add_parser("check", help="check a folder of your own images (images/ and masks/), or a packed copy: "
+                                          "every problem at once")
     p.add_argument("folder", type=Path)
     p = commands.add_parser("synth", help="write a synthetic stand-in in the dataset's real format")
     p.add_argument("name", choices=sorted(SYNTHESIZERS))
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
+    p = commands.add_parser("pack", help="write compact, lossless copies of datasets: the samples the readers return")
+    p.add_argument("names", nargs="+", choices=list(READERS), metavar="NAME", help=f"one or more of {', '.join(READERS)}")
+    p.add_argument("--data-root", default=None, help="where the originals are (default: $CENET_DATA_ROOT or data/)")
+    p.add_argument("--out", type=Path, required=True, help="the packed data root to write")
+    p.add_argument("--max-mib", type=float, default=None, help="fail when the packed copies together pass this size")
     p = commands.add_parser("fetch", help="how to obtain a dataset, and its licence")
     p.add_argument("name")
     p = commands.add_parser("split", help="write the split file of a dataset from the files on disk")
@@ -179,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "fetch":
             return fetch(args.name)
+        if args.command == "pack":
+            return pack(args.names, args.data_root, args.out, args.max_mib)
         return split(args.name, args.data_root, args.out)
     except DatasetError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -55,6 +55,9 @@ class Reader(Sequence[Sample]):
     instructions: str = ""
     #: ``python -m cenet_lib.data fetch NAME`` explains how to get it (not for the user's own folders).
     fetchable: bool = True
+    #: The version of what ``load`` returns: raise it whenever a change alters the samples, so that
+    #: packed copies made before (:mod:`cenet_lib.data.pack`) are refused instead of read.
+    version: int = 1
 
     def __init__(self, root: Path, split: str) -> None:
         if split not in self.splits:

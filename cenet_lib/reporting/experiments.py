@@ -7,11 +7,15 @@ for real data, ``<out_root>/<profile>-synthetic`` for a stand-in (``smoke`` is a
 keeps ``<out_root>/smoke``), so a run on synthetic data can never overwrite a real-data table.
 
 Every trained row is a run directory under ``<results>/runs/<dataset>/``, named by what it is
-(:func:`run_folder`), so a run two tables ask for is trained once. A row is finished once it
-is scored (``metrics_test_per_image.csv``) and its sample predictions are stored
-(``sample_predictions.npz``); a finished row is reused, not trained again (``force=True`` retrains),
-and says so. An interrupted row resumes from its checkpoint. Runs whose profile keeps no weights
-(``smoke``) delete ``model.pt`` once scored. Progress (row, step, total, time left) is written to
+(:func:`run_folder`), so a run two tables ask for is trained once. A run is finished once it is
+scored (``metrics_test_per_image.csv``); a finished run is reused, not trained again (``force=True``
+retrains), and says so. An interrupted run resumes from its checkpoint. The first seed of each row
+also stores a few test predictions for the figures (``sample_predictions.npz``) while its weights
+are there. Runs whose profile keeps no weights (``smoke``) delete ``model.pt`` once scored. A
+finished run's settings, training log and test scores are its record: git keeps them (not its
+weights, predictions or plots), so a fresh checkout reuses the runs behind the committed tables.
+:func:`section_runs` lists a section's runs without training them, for
+:mod:`cenet_lib.reporting.schedule` to train side by side. Progress (row, step, total, time left) is written to
 ``progress_file`` (default ``$CENET_PROGRESS_FILE``) for ``run_all.sh`` to show.
 """
 from __future__ import annotations
@@ -32,7 +36,7 @@ import pandas as pd
 import yaml
 
 from ..checkpoint import load_trained_model
-from ..config import config_from_checkpoint, load_config
+from ..config import RunConfig, config_from_checkpoint, load_config
 from ..data import DatasetError, build_reader
 from ..data.base import Reader
 from ..data.run_readers import make_reader
@@ -42,7 +46,7 @@ from ..resolved import ResolvedRun, load_run
 from ..runs import run_evaluation
 from ..training import train
 from .figures import loss_curves, sample_results
-from .sections import SECTIONS, Section, TrainedRow
+from .sections import SECTIONS, Section
 from .tables import TableFiles, build_table, write_per_image, write_table
 
 SAMPLE_IMAGES = 3
@@ -74,6 +78,41 @@ class _Scored:
     reused: list[str]
     last_run: ResolvedRun
     run_seconds: float = 0.0  # training epochs and test scoring of every run, reused ones included
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """One run a section asks for: one row with one seed, its settings and its folder. Picklable,
+    so a worker process resolves its own hardware (:meth:`resolve`)."""
+
+    section: str
+    method: str  # the row's label in the table
+    label: str  # the row, its place and its seed, for progress lines
+    profile: str
+    overrides: dict[str, Any]
+    run_dir: Path
+    samples: bool  # the row's first seed: store its sample predictions
+
+    def resolve(self) -> ResolvedRun:
+        return load_run(self.profile, overrides=self.overrides, section=self.section)
+
+    def finish(self, force: bool = False, progress: _Progress | None = None) -> tuple[ResolvedRun, bool]:
+        """Train (or resume) and score this run unless it is finished: the resolved run, and whether
+        it was reused."""
+        run = self.resolve()
+        _, reused = _finished_run(run, self.run_dir, self.label, progress or _Progress(None, self.section), force, self.samples)
+        return run, reused
+
+
+@dataclass(frozen=True)
+class SectionRuns:
+    """A section's runs, row by row and seed by seed, and where its outputs go."""
+
+    section: Section
+    synthetic: bool
+    out_dir: Path
+    common: dict[str, Any]  # the settings every run of the section shares
+    jobs: list[RunJob]
 
 
 def _slug(text: str) -> str:
@@ -121,6 +160,38 @@ class _Progress:
             os.replace(temporary, self.path)
 
 
+def section_runs(
+    name: str,
+    profile: str = "smoke",
+    data_root: str | None = None,
+    device: str = "auto",
+    seeds: tuple[int, ...] = (0,),
+    out_root: str | Path = "results",
+    rows: list[str] | None = None,
+    encoder_weights: str = "random",
+    settings: dict[str, Any] | None = None,
+) -> SectionRuns:
+    """The runs section ``name`` asks for (all its rows, or the paper labels in ``rows``), each in its folder."""
+    section = SECTIONS[name]
+    synthetic = profile == "smoke" or not real_data_found(section, data_root)
+    out_dir = results_dir(out_root, profile, synthetic)
+    chosen = [row for row in section.rows if rows is None or row.method in rows]
+    if not chosen:
+        raise ValueError(f"No row of Table {section.table} is named {rows}; its rows are {[r.method for r in section.rows]}.")
+    common = {"dataset": section.dataset, "device": device, "data_root": data_root, "synthetic": synthetic, **(settings or {})}
+    jobs = []
+    for number, row in enumerate(chosen, start=1):
+        for seed in seeds:
+            # U-Net has no pretrained encoder: the paper trains it from scratch whatever the other rows use
+            overrides = {**common, "model": row.model, "loss": row.loss, "seed": seed,
+                         "encoder_weights": "random" if row.model == "unet" else encoder_weights}
+            legacy = out_dir / "runs" / section.name / f"{_slug(row.method)}-seed{seed}"
+            run_dir = run_folder(out_dir, load_config(profile, overrides=overrides, section=name), legacy)
+            jobs.append(RunJob(name, row.method, f"{row.method} ({number}/{len(chosen)}, seed {seed})", profile, overrides,
+                               run_dir, samples=seed == seeds[0]))
+    return SectionRuns(section, synthetic, out_dir, common, jobs)
+
+
 def run_section(
     name: str,
     profile: str = "smoke",
@@ -136,20 +207,12 @@ def run_section(
 ) -> SectionResult:
     """Train and evaluate the rows of section ``name`` (all, or the paper labels in ``rows``)."""
     started = time.perf_counter()
-    section = SECTIONS[name]
-    synthetic = profile == "smoke" or not real_data_found(section, data_root)
-    out_dir = results_dir(out_root, profile, synthetic)
-    chosen = [row for row in section.rows if rows is None or row.method in rows]
-    if not chosen:
-        raise ValueError(f"No row of Table {section.table} is named {rows}; its rows are {[r.method for r in section.rows]}.")
+    runs = section_runs(name, profile, data_root, device, seeds, out_root, rows, encoder_weights, settings)
+    section, synthetic, out_dir = runs.section, runs.synthetic, runs.out_dir
     progress = _Progress(progress_file or os.environ.get("CENET_PROGRESS_FILE"), name)
-    common = {"dataset": section.dataset, "device": device, "data_root": data_root, "synthetic": synthetic, **(settings or {})}
-    scored = _score_rows(section, chosen, seeds, lambda row, seed: load_run(profile, overrides={
-        **common, "model": row.model, "loss": row.loss, "seed": seed,
-        # U-Net has no pretrained encoder: the paper trains it from scratch whatever the other rows use
-        "encoder_weights": "random" if row.model == "unet" else encoder_weights}, section=name), out_dir, progress, force)
+    scored = _score_rows(section, runs.jobs, progress, force)
     progress.write(f"{name}: writing Table {section.table} and its figures")
-    reader = make_reader(load_config(profile, overrides=common), "test")
+    reader = make_reader(load_config(profile, overrides=runs.common), "test")
     dataset_name = f"synthetic {reader.name} stand-in" if synthetic else f"{reader.root.name} (real)"
     data_label = f"{dataset_name}, test split"
     table = build_table(section, scored.scores, data_label, synthetic)
@@ -169,27 +232,24 @@ def run_section(
     )
 
 
-def _score_rows(section: Section, chosen: list[TrainedRow], seeds: tuple[int, ...], run_of, out_dir: Path,
-                progress: _Progress, force: bool) -> _Scored:
-    """Train (or reuse) and score every chosen row for every seed; ``run_of(row, seed)`` resolves its run.
+def _score_rows(section: Section, jobs: list[RunJob], progress: _Progress, force: bool) -> _Scored:
+    """Train (or reuse) and score every run of the section, row by row.
     The section's observer rows (DRIVE's second observer) are read from the last row's first run."""
     scored = _Scored({}, {}, {}, [], None)
-    for number, row in enumerate(chosen, start=1):
-        frames = []
-        for seed in seeds:
-            scored.last_run = run_of(row, seed)
-            label = f"{row.method} ({number}/{len(chosen)}, seed {seed})"
-            legacy = out_dir / "runs" / section.name / f"{_slug(row.method)}-seed{seed}"
-            run_dir, was_reused = _finished_run(scored.last_run, run_folder(out_dir, scored.last_run, legacy), label, progress,
-                                                force, samples=seed == seeds[0])
-            scored.reused += [label] if was_reused else []
-            frames.append(pd.read_csv(run_dir / "metrics_test_per_image.csv").assign(seed=seed))
-            scored.run_seconds += _run_seconds(run_dir)
-            scored.run_dirs.setdefault(row.method, []).append(run_dir)
-        scored.scores[row.method] = pd.concat(frames, ignore_index=True)
-        scored.logs[row.method] = pd.read_csv(scored.run_dirs[row.method][0] / "log.csv")
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for job in jobs:
+        scored.last_run, was_reused = job.finish(force, progress)
+        run_dir = job.run_dir
+        scored.reused += [job.label] if was_reused else []
+        seed = job.overrides["seed"]
+        frames.setdefault(job.method, []).append(pd.read_csv(run_dir / "metrics_test_per_image.csv").assign(seed=seed))
+        scored.run_seconds += _run_seconds(run_dir)
+        scored.run_dirs.setdefault(job.method, []).append(run_dir)
+    for method, parts in frames.items():
+        scored.scores[method] = pd.concat(parts, ignore_index=True)
+        scored.logs[method] = pd.read_csv(scored.run_dirs[method][0] / "log.csv")
     for label, stem in section.observer_rows.items():
-        observed = scored.run_dirs[chosen[-1].method][0] / f"{stem}_per_image.csv"
+        observed = scored.run_dirs[jobs[-1].method][0] / f"{stem}_per_image.csv"
         if observed.is_file():
             scored.scores[label] = pd.read_csv(observed)
     return scored
@@ -209,13 +269,12 @@ def _steps_trained(logs: dict[str, pd.DataFrame]) -> int | dict[str, int]:
     return next(iter(steps.values())) if len(set(steps.values())) == 1 else steps
 
 
-def run_folder(out_dir: Path, run: ResolvedRun, legacy: Path | None = None) -> Path:
+def run_folder(out_dir: Path, config: RunConfig, legacy: Path | None = None) -> Path:
     """``<out_dir>/runs/<dataset>/<run name>`` (:meth:`RunConfig.run_name`): named by what the run
     is, so every table that asks for it finds it. A finished or interrupted run in the folder an
     older version named after its table (``legacy``) is moved here, with a message, when its
     settings are this run's."""
-    config = run.config
-    folder = out_dir / "runs" / config.identity()["dataset"] / run.name
+    folder = out_dir / "runs" / config.identity()["dataset"] / config.run_name()
     if folder.exists() or legacy is None or not (legacy / "config.yaml").is_file():
         return folder
     saved = config_from_checkpoint({"config": yaml.safe_load((legacy / "config.yaml").read_text())})
@@ -249,10 +308,14 @@ def _finished_run(run: ResolvedRun, run_dir: Path, label: str, progress: _Progre
         return _train_or_reuse(run, run_dir, label, progress, force, samples)
 
 
+def run_finished(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` is trained and scored: its record holds its test scores."""
+    return (run_dir / "metrics_test_per_image.csv").is_file()
+
+
 def _train_or_reuse(run: ResolvedRun, run_dir: Path, label: str, progress: _Progress, force: bool, samples: bool) -> tuple[Path, bool]:
     metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"
-    finished = metrics_file.is_file() and (samples_file.is_file() or not samples)
-    must_train = force or not (model_file.is_file() or finished)
+    must_train = force or not (model_file.is_file() or run_finished(run_dir))
     if must_train:
         progress.start(label)
         train(run, run_dir, resume=not force, on_step=progress.step)
@@ -261,7 +324,7 @@ def _train_or_reuse(run: ResolvedRun, run_dir: Path, label: str, progress: _Prog
     if must_train or not metrics_file.is_file():
         progress.write(f"{progress.section}: {label}: scoring the test split")
         run_evaluation(run_dir)
-    if samples and (must_train or not samples_file.is_file()):
+    if samples and model_file.is_file() and (must_train or not samples_file.is_file()):
         _store_sample_predictions(run_dir, make_reader(run.config, "test"), run)
     if not run.config.keep_weights:
         model_file.unlink(missing_ok=True)

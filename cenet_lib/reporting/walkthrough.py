@@ -317,12 +317,20 @@ class SectionWalkthrough:
         return self._keep(figure, "figures", "training")
 
     def _shown_run(self, result: SectionResult) -> tuple[str, Path]:
-        method = next(row.method for row in reversed(self.section.rows) if row.method in result.run_dirs)
+        """The last row (CE-Net) whose first run stored its sample predictions, else the last row."""
+        trained = [row.method for row in reversed(self.section.rows) if row.method in result.run_dirs]
+        stored = [method for method in trained if (result.run_dirs[method][0] / SAMPLES_FILE).is_file()]
+        method = (stored or trained)[0]
         return method, result.run_dirs[method][0]
 
     def prediction_figure(self, result: SectionResult, images: tuple[int, ...] = (0, 1)) -> Figure:
         """Two test images predicted by the section's last row (CE-Net), from its stored predictions."""
         method, run_dir = self._shown_run(result)
+        if not (run_dir / SAMPLES_FILE).is_file():
+            figure = plt.figure(figsize=(9, 0.8))
+            figure.text(0.01, 0.5, f"No predictions to show: the runs came from their records in {run_dir.parent}, which keep\n"
+                                   "no weights or predictions. force=True trains them again.", va="center", fontsize=10)
+            return figure
         reader = self.reader("test")
         with np.load(run_dir / SAMPLES_FILE) as stored:
             maps = [stored[f"image{k}"] if reader.num_classes > 1 else stored[f"image{k}"] / 255.0 for k in images]

@@ -1,0 +1,139 @@
+"""Runs side by side: every run (row x seed) of the chosen sections, in N worker processes.
+
+A table needs all its runs, and the runs are independent, so they are what is scheduled: one
+big GPU that a batch of 8 leaves mostly idle trains several at once, and so do several GPUs.
+:class:`concurrent.futures.ProcessPoolExecutor` (``spawn`` start, so no worker inherits a CUDA
+context) runs them; each worker takes a slot that fixes its GPU (``gpus``, several workers per GPU
+allowed) and its share of the CPU threads. A run two sections share (Table II's and Table VI's
+DRIVE runs) is trained once. Finished runs are skipped, interrupted ones resume from their
+checkpoint, and a failed run is reported with the end of its log while the others go on. The
+sections' tables are then written from the finished runs (:func:`~cenet_lib.reporting.experiments.run_section`
+reuses them, in seconds); a section with a failed run gets no table.
+
+    python -m cenet_lib.reporting.schedule --jobs 3 --seeds 3 --data-root DIR vessels:quick ablation:quick
+
+trains the runs only (``run_all.sh --jobs`` then runs the notebooks, which reuse them);
+``cenet section ... --jobs N`` trains them and writes the tables.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..config import PROFILES
+from .experiments import RunJob, run_finished, section_runs
+from .sections import SECTIONS
+
+
+def run_log(job: RunJob) -> Path:
+    """Where a run trained by a worker writes its output: beside its folder."""
+    return job.run_dir.with_name(f"{job.run_dir.name}.log")
+
+
+def _start_worker(slots, gpus: list[str], threads: int) -> None:
+    """A worker's slot: its GPU where ``gpus`` are given (before CUDA starts), its CPU threads."""
+    import torch
+
+    slot = slots.get()
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
+    torch.set_num_threads(threads)
+
+
+def _train(job: RunJob, force: bool) -> str | None:
+    """Train and score one run in a worker, its output in :func:`run_log`; the error, if it failed."""
+    job.run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_log(job), "a") as log, redirect_stdout(log), redirect_stderr(log):
+        try:
+            job.finish(force)
+        except Exception as error:  # reported by the parent; the other runs go on
+            traceback.print_exc()
+            return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return None
+
+
+def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None = None, force: bool = False) -> dict[Path, str]:
+    """Train every unfinished run of ``jobs`` (each folder once) in ``workers`` processes; returns
+    the failed runs' folders with their errors."""
+    unique = list({job.run_dir: job for job in jobs}.values())
+    pending = [job for job in unique if force or not run_finished(job.run_dir)]
+    print(f"{len(unique)} runs: {len(unique) - len(pending)} finished earlier, {len(pending)} to train with {workers} "
+          f"side by side{' on GPUs ' + ','.join(gpus) if gpus else ''}")
+    if not pending:
+        return {}
+    context = multiprocessing.get_context("spawn")
+    slots = context.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    failures: dict[Path, str] = {}
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(slots, gpus or [], threads)) as pool:
+        started = {job.run_dir: time.perf_counter() for job in pending}
+        futures = {pool.submit(_train, job, force): job for job in pending}
+        with tqdm(total=len(futures), desc="runs", unit="run") as bar:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    error = future.result()
+                except Exception as crash:  # the worker process itself died (out of memory, killed)
+                    error = f"the worker stopped: {type(crash).__name__}: {crash}"
+                seconds = time.perf_counter() - started[job.run_dir]
+                if error:
+                    failures[job.run_dir] = error
+                    tqdm.write(f"FAILED {job.section}: {job.label} after {seconds:.0f} s: {error}; log: {run_log(job)}")
+                else:
+                    tqdm.write(f"done {job.section}: {job.label} in {seconds:.0f} s")
+                bar.update()
+    return failures
+
+
+def failed_sections(plans: dict[str, list[RunJob]], failures: dict[Path, str]) -> dict[str, list[RunJob]]:
+    """Each section with a failed run, and those runs: it gets no table."""
+    failed = {name: [job for job in jobs if job.run_dir in failures] for name, jobs in plans.items()}
+    return {name: jobs for name, jobs in failed.items() if jobs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cenet_lib.reporting.schedule", description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="+", metavar="SECTION:PROFILE", help="e.g. vessels:quick")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--gpus", default="", help="comma-separated GPU ids; workers take them in turn")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--encoder-weights", default="random")
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--failed", type=Path, default=None, help="write the names of the sections with a failed run here")
+    args = parser.parse_args(argv)
+    plans = {}
+    for item in args.sections:
+        name, _, profile = item.partition(":")
+        if name not in SECTIONS or profile not in PROFILES:
+            print(f"error: {item}: expected SECTION:PROFILE with a section of {' '.join(SECTIONS)} and a profile of "
+                  f"{' '.join(PROFILES)}.", file=sys.stderr)
+            return 2
+        plans[name] = section_runs(name, profile, args.data_root, args.device, tuple(range(args.seeds)), args.out,
+                                   encoder_weights=args.encoder_weights).jobs
+    failures = train_side_by_side([job for jobs in plans.values() for job in jobs], args.jobs,
+                                  [gpu for gpu in args.gpus.split(",") if gpu], args.force)
+    failed = failed_sections(plans, failures)
+    if args.failed is not None:
+        args.failed.write_text("".join(f"{name}\n" for name in failed))
+    for name, jobs in failed.items():
+        print(f"{name}: no table: {len(jobs)} of {len(plans[name])} runs failed ({', '.join(job.label for job in jobs)}); "
+              f"logs: {', '.join(str(run_log(job)) for job in jobs)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
