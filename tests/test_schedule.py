@@ -2,6 +2,7 @@
 shared runs trained once, finished runs skipped, a failed run reported while the others go on."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -60,3 +61,21 @@ def test_a_failed_run_is_reported_and_the_other_section_gets_its_table(tmp_path,
     assert (tables / "table_II.csv").is_file() and not (tables / "table_III.csv").exists()
     others = [job for job in section_runs("lung", "smoke", out_root=tmp_path).jobs if job.run_dir != broken.run_dir]
     assert all((job.run_dir / "metrics_test_per_image.csv").is_file() for job in others)
+
+
+def test_workers_take_the_gpus_in_turn(monkeypatch):
+    import queue
+
+    from cenet_lib.reporting.schedule import start_worker
+
+    threads = torch.get_num_threads()
+    slots = queue.Queue()
+    for slot in range(4):
+        slots.put(slot)
+    seen = []
+    for _ in range(4):  # four workers on two GPUs: two to each
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+        start_worker(slots, ["0", "1"], 1)
+        seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
+    assert seen == ["0", "1", "0", "1"] and torch.get_num_threads() == 1
+    torch.set_num_threads(threads)

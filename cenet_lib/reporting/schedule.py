@@ -39,7 +39,7 @@ def run_log(job: RunJob) -> Path:
     return job.run_dir.with_name(f"{job.run_dir.name}.log")
 
 
-def _start_worker(slots, gpus: list[str], threads: int) -> None:
+def start_worker(slots, gpus: list[str], threads: int) -> None:
     """A worker's slot: its GPU where ``gpus`` are given (before CUDA starts), its CPU threads."""
     import torch
 
@@ -76,7 +76,7 @@ def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None 
         slots.put(slot)
     threads = max(1, (os.cpu_count() or 1) // workers)
     failures: dict[Path, str] = {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(slots, gpus or [], threads)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(slots, gpus or [], threads)) as pool:
         started = {job.run_dir: time.perf_counter() for job in pending}
         futures = {pool.submit(_train, job, force): job for job in pending}
         with tqdm(total=len(futures), desc="runs", unit="run") as bar:
