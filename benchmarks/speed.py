@@ -232,7 +232,8 @@ def drive_evaluation_seconds(checkpoint: Path, data_root: str | None) -> float |
     second observer, and write the metric files (into a scratch copy of the run folder)."""
     if not checkpoint.is_file():
         print(f"DRIVE evaluation skipped: no checkpoint at {checkpoint}; train one with "
-              "`./run_all.sh --profile quick --only vessels` or pass --checkpoint")
+              "`./run_all.sh --profile quick --only vessels --force` (the committed run records keep no weights) "
+              "or pass --checkpoint")
         return None
     with tempfile.TemporaryDirectory() as scratch:
         shutil.copy(checkpoint, Path(scratch) / "model.pt")

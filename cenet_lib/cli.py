@@ -33,8 +33,8 @@ from .hardware import resolve_hardware
 from .interrupts import TrainingInterrupted
 from .models import EncoderWeightsError, SavedModelError, from_pretrained, list_models
 from .reporting.claims import write_ledger
-from .reporting.experiments import run_section, section_runs
-from .reporting.schedule import failed_sections, run_log, train_side_by_side
+from .reporting.experiments import run_section
+from .reporting.schedule import train_sections
 from .reporting.sections import SECTIONS
 from .reporting.summary import write_summary
 from .runs import EXPORT_FORMATS, default_run_dir, export_run, run_evaluation
@@ -242,13 +242,9 @@ def run_sections(args: argparse.Namespace) -> int:
     written, seeds, names, force = [], tuple(range(args.seeds)), list(dict.fromkeys(args.sections)), args.force
     gpus = [gpu for gpu in args.gpus.split(",") if gpu]
     if args.jobs > 1 or gpus:
-        plans = {name: section_runs(name, args.profile, args.data_root, args.device, seeds, args.out,
-                                    encoder_weights=args.encoder_weights).jobs for name in names}
-        failures = train_side_by_side([job for jobs in plans.values() for job in jobs], max(args.jobs, len(gpus)), gpus, force)
-        failed = failed_sections(plans, failures)
-        for name, jobs in failed.items():
-            print(f"{name}: Table {SECTIONS[name].table} not written: {len(jobs)} of {len(plans[name])} runs failed "
-                  f"({', '.join(job.label for job in jobs)}); logs: {', '.join(str(run_log(job)) for job in jobs)}", file=sys.stderr)
+        failed = train_sections(dict.fromkeys(names, args.profile), max(args.jobs, len(gpus)), gpus, force, seeds,
+                                data_root=args.data_root, device=args.device, out_root=args.out,
+                                encoder_weights=args.encoder_weights)
         names, force = [name for name in names if name not in failed], False  # the tables reuse the runs just trained
     for name in names:
         result = run_section(name, profile=args.profile, data_root=args.data_root, device=args.device,

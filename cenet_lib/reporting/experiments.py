@@ -15,8 +15,8 @@ are there. Runs whose profile keeps no weights (``smoke``) delete ``model.pt`` o
 finished run's settings, training log and test scores are its record: git keeps them (not its
 weights, predictions or plots), so a fresh checkout reuses the runs behind the committed tables.
 :func:`section_runs` lists a section's runs without training them, for
-:mod:`cenet_lib.reporting.schedule` to train side by side. Progress (row, step, total, time left) is written to
-``progress_file`` (default ``$CENET_PROGRESS_FILE``) for ``run_all.sh`` to show.
+:mod:`cenet_lib.reporting.schedule` to train side by side. Progress (row, step, total, time left)
+is written to ``progress_file`` (default ``$CENET_PROGRESS_FILE``) for ``run_all.sh`` to show.
 """
 from __future__ import annotations
 

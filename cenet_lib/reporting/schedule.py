@@ -26,6 +26,7 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -96,9 +97,18 @@ def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None 
     return failures
 
 
-def failed_sections(plans: dict[str, list[RunJob]], failures: dict[Path, str]) -> dict[str, list[RunJob]]:
-    """Each section with a failed run, and those runs: it gets no table."""
+def train_sections(profiles: dict[str, str], workers: int, gpus: list[str] | None = None, force: bool = False,
+                   seeds: tuple[int, ...] = (0,), **where: Any) -> dict[str, list[RunJob]]:
+    """Train every run of the sections (name -> profile) side by side; ``where`` holds
+    :func:`section_runs`' ``data_root``, ``device``, ``out_root`` and ``encoder_weights``. Returns each
+    section with a failed run, and those runs (it gets no table), after saying so."""
+    plans = {name: section_runs(name, profile, seeds=seeds, **where).jobs for name, profile in profiles.items()}
+    failures = train_side_by_side([job for jobs in plans.values() for job in jobs], workers, gpus, force)
     failed = {name: [job for job in jobs if job.run_dir in failures] for name, jobs in plans.items()}
+    for name, jobs in failed.items():
+        if jobs:
+            print(f"{name}: Table {SECTIONS[name].table} not written: {len(jobs)} of {len(plans[name])} runs failed "
+                  f"({', '.join(job.label for job in jobs)}); logs: {', '.join(str(run_log(job)) for job in jobs)}", file=sys.stderr)
     return {name: jobs for name, jobs in failed.items() if jobs}
 
 
@@ -115,25 +125,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--failed", type=Path, default=None, help="write the names of the sections with a failed run here")
     args = parser.parse_args(argv)
-    plans = {}
+    profiles = {}
     for item in args.sections:
         name, _, profile = item.partition(":")
         if name not in SECTIONS or profile not in PROFILES:
             print(f"error: {item}: expected SECTION:PROFILE with a section of {' '.join(SECTIONS)} and a profile of "
                   f"{' '.join(PROFILES)}.", file=sys.stderr)
             return 2
-        plans[name] = section_runs(name, profile, args.data_root, args.device, tuple(range(args.seeds)), args.out,
-                                   encoder_weights=args.encoder_weights).jobs
-    failures = train_side_by_side([job for jobs in plans.values() for job in jobs], args.jobs,
-                                  [gpu for gpu in args.gpus.split(",") if gpu], args.force)
-    failed = failed_sections(plans, failures)
+        profiles[name] = profile
+    failed = train_sections(profiles, args.jobs, [gpu for gpu in args.gpus.split(",") if gpu], args.force,
+                            tuple(range(args.seeds)), data_root=args.data_root, device=args.device, out_root=args.out,
+                            encoder_weights=args.encoder_weights)
     if args.failed is not None:
         args.failed.write_text("".join(f"{name}\n" for name in failed))
-    for name, jobs in failed.items():
-        print(f"{name}: no table: {len(jobs)} of {len(plans[name])} runs failed ({', '.join(job.label for job in jobs)}); "
-              f"logs: {', '.join(str(run_log(job)) for job in jobs)}", file=sys.stderr)
     return 1 if failed else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
