@@ -63,11 +63,11 @@ def reader_options(reader_class: type[Reader]) -> dict[str, Any]:
 def _write_field(value: Any, folder: Path, stem: str) -> dict[str, Any]:
     """Store one field of a sample losslessly; the record says how to read it back."""
     if isinstance(value, np.ndarray):
-        image_like = value.dtype in (np.uint8, np.bool_) and (value.ndim == 2 or (value.ndim == 3 and value.shape[2] in (1, 3)))
-        if image_like and value.ndim == 3 and value.shape[2] == 3:
+        one_channel = value.dtype in (np.uint8, np.bool_) and (value.ndim == 2 or (value.ndim == 3 and value.shape[2] == 1))
+        if value.dtype == np.uint8 and value.ndim == 3 and value.shape[2] == 3:
             name = f"{stem}.webp"
             Image.fromarray(value).save(folder / name, format="WEBP", lossless=True, quality=100, method=2)
-        elif image_like:
+        elif one_channel:
             name = f"{stem}.png"
             Image.fromarray(value.reshape(value.shape[:2]).astype(np.uint8)).save(folder / name, format="PNG", optimize=True)
         else:
@@ -110,9 +110,8 @@ def _write_sample(sample: Sample, folder: Path, index: int) -> dict[str, Any]:
     }
 
 
-def _file_checksums(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    return {str(path.relative_to(folder)): sha256(path)
-            for path in sorted(folder.rglob("*")) if path.is_file() and path.name not in skip}
+def _file_checksums(folder: Path) -> dict[str, str]:
+    return {str(path.relative_to(folder)): sha256(path) for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def folder_mib(folder: Path) -> float:

@@ -6,7 +6,7 @@ big GPU that a batch of 8 leaves mostly idle trains several at once, and so do s
 context) runs them; each worker takes a slot that fixes its GPU (``gpus``, several workers per GPU
 allowed) and its share of the CPU threads. A run two sections share (Table II's and Table VI's
 DRIVE runs) is trained once. Finished runs are skipped, interrupted ones resume from their
-checkpoint, and a failed run is reported with the end of its log while the others go on. The
+checkpoint, and a failed run is reported with its error and its log while the others go on. The
 sections' tables are then written from the finished runs (:func:`~cenet_lib.reporting.experiments.run_section`
 reuses them, in seconds); a section with a failed run gets no table.
 
@@ -50,16 +50,18 @@ def start_worker(slots, gpus: list[str], threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train(job: RunJob, force: bool) -> str | None:
-    """Train and score one run in a worker, its output in :func:`run_log`; the error, if it failed."""
+def _train(job: RunJob, force: bool) -> tuple[str | None, float]:
+    """Train and score one run in a worker, its output in :func:`run_log`: the error if it failed,
+    and the seconds it took."""
+    started = time.perf_counter()
     job.run_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(run_log(job), "a") as log, redirect_stdout(log), redirect_stderr(log):
         try:
             job.finish(force)
         except Exception as error:  # reported by the parent; the other runs go on
             traceback.print_exc()
-            return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-    return None
+            return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", time.perf_counter() - started
+    return None, time.perf_counter() - started
 
 
 def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None = None, force: bool = False) -> dict[Path, str]:
@@ -78,16 +80,14 @@ def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None 
     threads = max(1, (os.cpu_count() or 1) // workers)
     failures: dict[Path, str] = {}
     with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(slots, gpus or [], threads)) as pool:
-        started = {job.run_dir: time.perf_counter() for job in pending}
         futures = {pool.submit(_train, job, force): job for job in pending}
         with tqdm(total=len(futures), desc="runs", unit="run") as bar:
             for future in as_completed(futures):
                 job = futures[future]
                 try:
-                    error = future.result()
+                    error, seconds = future.result()
                 except Exception as crash:  # the worker process itself died (out of memory, killed)
-                    error = f"the worker stopped: {type(crash).__name__}: {crash}"
-                seconds = time.perf_counter() - started[job.run_dir]
+                    error, seconds = f"the worker stopped: {type(crash).__name__}: {crash}", float("nan")
                 if error:
                     failures[job.run_dir] = error
                     tqdm.write(f"FAILED {job.section}: {job.label} after {seconds:.0f} s: {error}; log: {run_log(job)}")
