@@ -31,7 +31,7 @@ echo "Recipe, as in README.md; its first line replaced by: $settings"
 
 copy_tree() {  # the working tree git would keep (tracked and untracked-not-ignored files) to $1
     mkdir -p "$1"
-    (cd "$repo" && git ls-files -co --exclude-standard -z | xargs -0 tar cf -) | (cd "$1" && tar xf -)
+    (cd "$repo" && git ls-files -co --exclude-standard -z | tar cf - --null -T -) | (cd "$1" && tar xf -)
 }
 timed() {  # folder, PATH prefix, line: run it there and print its wall time
     local folder=$1 prefix=$2 line=$3 start=$SECONDS
