@@ -128,7 +128,7 @@ def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monke
     assert "[Table III." in (results / "README.md").read_text()
     assert "lung: Table III on synthetic stand-in" in capsys.readouterr().out
     assert not list((results / "runs").rglob("*.pt"))  # smoke runs keep no checkpoint and no weights once scored
-    assert len(list((results / "runs").rglob("sample_predictions.npz"))) == 3
+    assert len(list((results / "runs").rglob("predictions/index.json"))) == 3
 
     # a rerun trains nothing and says it reused the finished rows
     (scores,) = (results / "runs" / "lung").glob("cenet-dice-*-seed0/metrics_test_per_image.csv")

@@ -66,21 +66,22 @@ def test_git_keeps_a_runs_record_and_a_fresh_checkout_reuses_it(tmp_path, synthe
     monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
     first = run_section("lung", out_root=tmp_path, rows=["U-Net"])
     (run_dir,) = first.run_dirs["U-Net"]
-    record = ["config.yaml", "log.csv", "metrics_test.json", "metrics_test_per_image.csv"]
-    left_out = ["model.pt", "checkpoint.pt", experiments.SAMPLES_FILE, "loss_curve.png"]
+    record = ["config.yaml", "log.csv", "metrics_test.json", "metrics_test_per_image.csv", "predictions/index.json", "predictions/0.png"]
+    left_out = ["model.pt", "checkpoint.pt", "loss_curve.png"]
     repository = Path(__file__).resolve().parents[1]
     in_repository = [f"results/quick/runs/lung/{run_dir.name}/{name}" for name in record + left_out]
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *in_repository], cwd=repository, capture_output=True, text=True)
     assert ignored.stdout.split() == in_repository[len(record):]
     for path in run_dir.iterdir():  # what a fresh checkout of that record holds
-        if path.name not in record:
+        if path.is_file() and path.name not in record:
             path.unlink()
     counted_training.clear()
     again = run_section("lung", out_root=tmp_path, rows=["U-Net"])
     assert not counted_training and again.reused == ["U-Net (1/1, seed 0)"]
     pd.testing.assert_frame_equal(pd.read_csv(again.per_image), pd.read_csv(first.per_image))
     figure = SectionWalkthrough("lung", "smoke", out_root=tmp_path).prediction_figure(again)
-    assert "No predictions to show" in figure.texts[0].get_text()
+    assert "U-Net on test images" in figure.texts[0].get_text()  # drawn from the record's stored maps
+    assert sum(bool(axis.images) for axis in figure.axes) >= 4
 
 
 def test_a_run_name_ignores_where_and_how_fast_it_runs():

@@ -10,10 +10,10 @@ Every trained row is a run directory under ``<results>/runs/<dataset>/``, named 
 (:func:`run_folder`), so a run two tables ask for is trained once. A run is finished once it is
 scored (``metrics_test_per_image.csv``); a finished run is reused, not trained again (``force=True``
 retrains), and says so. An interrupted run resumes from its checkpoint. The first seed of each row
-also stores a few test predictions for the figures (``sample_predictions.npz``) while its weights
+also stores a few test predictions as small PNG maps (:mod:`.stored_predictions`) while its weights
 are there. Runs whose profile keeps no weights (``smoke``) delete ``model.pt`` once scored. A
-finished run's settings, training log and test scores are its record: git keeps them (not its
-weights, predictions or plots), so a fresh checkout reuses the runs behind the committed tables.
+finished run's settings, training log, test scores and sample predictions are its record: git keeps
+them (not its weights or plots), so a fresh checkout reuses the runs behind the committed tables.
 :func:`section_runs` lists a section's runs without training them, for
 :mod:`cenet_lib.reporting.schedule` to train side by side. Progress (row, step, total, time left)
 is written to ``progress_file`` (default ``$CENET_PROGRESS_FILE``) for ``run_all.sh`` to show.
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -47,10 +46,9 @@ from ..runs import run_evaluation
 from ..training import train
 from .figures import loss_curves, sample_results
 from .sections import SECTIONS, Section
+from .stored_predictions import SAMPLE_IMAGES, has_predictions, load_predictions, save_predictions
 from .tables import TableFiles, build_table, write_per_image, write_table
 
-SAMPLE_IMAGES = 3
-SAMPLES_FILE = "sample_predictions.npz"
 
 
 @dataclass
@@ -314,7 +312,7 @@ def run_finished(run_dir: Path) -> bool:
 
 
 def _train_or_reuse(run: ResolvedRun, run_dir: Path, label: str, progress: _Progress, force: bool, samples: bool) -> tuple[Path, bool]:
-    metrics_file, samples_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / SAMPLES_FILE, run_dir / "model.pt"
+    metrics_file, model_file = run_dir / "metrics_test_per_image.csv", run_dir / "model.pt"
     must_train = force or not (model_file.is_file() or run_finished(run_dir))
     if must_train:
         progress.start(label)
@@ -324,7 +322,7 @@ def _train_or_reuse(run: ResolvedRun, run_dir: Path, label: str, progress: _Prog
     if must_train or not metrics_file.is_file():
         progress.write(f"{progress.section}: {label}: scoring the test split")
         run_evaluation(run_dir)
-    if samples and model_file.is_file() and (must_train or not samples_file.is_file()):
+    if samples and model_file.is_file() and (must_train or not has_predictions(run_dir)):
         _store_sample_predictions(run_dir, make_reader(run.config, "test"), run)
     if not run.config.keep_weights:
         model_file.unlink(missing_ok=True)
@@ -347,14 +345,11 @@ def section_note(result: SectionResult) -> str:
 
 
 def _store_sample_predictions(run_dir: Path, reader: Reader, run: ResolvedRun) -> None:
-    """The first test images' predictions (no TTA) as uint8 maps, for the sample figure: a
-    probability map x 255 for one class, the label map for several. Written while the weights exist."""
+    """The first test images' predictions (no TTA), kept with the run's record. Written while the weights exist."""
     model, _ = load_trained_model(run_dir / "model.pt")
-    maps = {}
-    for index in range(min(SAMPLE_IMAGES, len(reader))):
-        probs = predict_sample(model, reader[index].image, run.policy, tta=False)
-        maps[f"image{index}"] = probs.argmax(axis=0).astype(np.uint8) if probs.shape[0] > 1 else np.round(probs[0] * 255).astype(np.uint8)
-    np.savez_compressed(run_dir / SAMPLES_FILE, **maps)
+    count = min(SAMPLE_IMAGES, len(reader))
+    probabilities = [predict_sample(model, reader[index].image, run.policy, tta=False) for index in range(count)]
+    save_predictions(run_dir, reader.ids[:count], probabilities)
 
 
 def _samples(section: Section, runs: dict[str, Path], out_dir: Path, name: str, reader) -> Path:
@@ -362,12 +357,9 @@ def _samples(section: Section, runs: dict[str, Path], out_dir: Path, name: str, 
     samples = [reader[index] for index in range(min(SAMPLE_IMAGES, len(reader)))]
     predictions: dict[str, list] = {}
     for row in section.rows:
-        stored = runs[row.method] / SAMPLES_FILE if row.method in runs else None
-        if stored is None or not stored.is_file():
-            continue
-        with np.load(stored) as maps:
-            predictions[row.method] = [maps[f"image{k}"] if reader.num_classes > 1 else maps[f"image{k}"] / 255.0
-                                       for k in range(len(samples))]
+        stored = load_predictions(runs[row.method]) if row.method in runs else []
+        if len(stored) >= len(samples):
+            predictions[row.method] = [prediction.values for prediction in stored[:len(samples)]]
     path = out_dir / "samples" / f"samples_{name}.png"
     return sample_results([s.image for s in samples], predictions, [s.mask for s in samples], path,
                           f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})",

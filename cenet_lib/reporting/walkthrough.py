@@ -32,7 +32,8 @@ from ..data.run_readers import make_reader
 from ..metrics import boundary_positions
 from ..models import MODELS, build_model
 from ..tasks import CellStackTask, LayerBoundaryTask
-from .experiments import SAMPLES_FILE, SectionResult, real_data_found, results_dir
+from .experiments import SectionResult, real_data_found, results_dir
+from .stored_predictions import has_predictions, load_predictions
 from .figures import class_legend, plot_losses, show_labels
 from .sections import SECTIONS, Section
 
@@ -319,21 +320,21 @@ class SectionWalkthrough:
     def _shown_run(self, result: SectionResult) -> tuple[str, Path]:
         """The last row (CE-Net) whose first run stored its sample predictions, else the last row."""
         trained = [row.method for row in reversed(self.section.rows) if row.method in result.run_dirs]
-        stored = [method for method in trained if (result.run_dirs[method][0] / SAMPLES_FILE).is_file()]
+        stored = [method for method in trained if has_predictions(result.run_dirs[method][0])]
         method = (stored or trained)[0]
         return method, result.run_dirs[method][0]
 
     def prediction_figure(self, result: SectionResult, images: tuple[int, ...] = (0, 1)) -> Figure:
         """Two test images predicted by the section's last row (CE-Net), from its stored predictions."""
         method, run_dir = self._shown_run(result)
-        if not (run_dir / SAMPLES_FILE).is_file():
+        if not has_predictions(run_dir):
             figure = plt.figure(figsize=(9, 0.8))
             figure.text(0.01, 0.5, f"No predictions to show: the runs came from their records in {run_dir.parent}, which keep\n"
                                    "no weights or predictions. force=True trains them again.", va="center", fontsize=10)
             return figure
         reader = self.reader("test")
-        with np.load(run_dir / SAMPLES_FILE) as stored:
-            maps = [stored[f"image{k}"] if reader.num_classes > 1 else stored[f"image{k}"] / 255.0 for k in images]
+        stored = load_predictions(run_dir)
+        maps = [stored[k].values for k in images]
         title = f"{method} on test images ({self.profile} profile, {self.data_label}; no TTA)"
         return self._keep(predictions([reader[k] for k in images], maps, reader, title, self.config.threshold), "samples", "predictions")
 
