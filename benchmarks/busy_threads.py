@@ -29,7 +29,7 @@ from cenet_lib.hardware import resolve_hardware  # noqa: E402
 from cenet_lib.losses import build_loss  # noqa: E402
 from cenet_lib.models import build_model  # noqa: E402
 from cenet_lib.provenance import provenance  # noqa: E402
-from cenet_lib.training import make_optimizer  # noqa: E402
+from cenet_lib.optim import make_optimizer  # noqa: E402
 
 
 def measure(threads: int, repeats: int) -> dict:

@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 import cenet_lib
-from cenet_lib.config import RunConfig, load_config
+from cenet_lib.config import RunConfig
+from cenet_lib.reporting.sections import section_config
 
 PACKAGE = Path(cenet_lib.__file__).parent
 
@@ -68,7 +69,7 @@ def trace_route(run_name: str) -> list[tuple[str, str]]:
             route.append((caller, callee))
         return None
 
-    from cenet_lib.reporting.experiments import run_section
+    from cenet_lib.reporting.section import run_section
 
     with tempfile.TemporaryDirectory() as folder:
         sys.settrace(tracer)
@@ -80,7 +81,7 @@ def trace_route(run_name: str) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    config = load_config("smoke", section="lung", overrides={
+    config = section_config("lung", "smoke", {
         "dataset": "lung", "model": "unet", "loss": "dice", "seed": 0, "synthetic": True, "encoder_weights": "random"})
     levels = module_levels()
     route = trace_route(config.run_name())

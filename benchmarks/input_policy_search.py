@@ -35,7 +35,7 @@ With ``--tile`` the prediction cost of step 1 and the learning curve use tiles o
 ``--flips horizontal`` trains with left-right flips only (``cenet_lib.data.transforms.FLIPS``);
 ``--cost-only`` stops after step 2 and writes
 ``input_policy_<section>[_resize][_tiled][_horizontal-flips]_budget.{csv,md}``: the steps a
-section's rows get at a size already chosen, the number ``cenet_lib.config.SECTION_SETTINGS`` takes.
+section's rows get at a size already chosen, the number a section's ``settings`` take (``cenet_lib/reporting/sections.py``).
 
 Writes ``benchmarks/results/input_policy_<section>[_resize][_tiled][_horizontal-flips].{csv,md,png}``:
 the cost, the steps and the validation score reached for each size, and the curves. The measurement

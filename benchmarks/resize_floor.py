@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cenet_lib.config import load_config
 from cenet_lib.data.policy import InputPolicy, parse_size
 from cenet_lib.data.run_readers import make_reader
 from cenet_lib.provenance import git_commit
-from cenet_lib.reporting.sections import SECTIONS
+from cenet_lib.reporting.sections import SECTIONS, section_config
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -52,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
 
     section = SECTIONS[args.section]
-    config = load_config("quick", section=args.section, overrides={"dataset": section.dataset, "data_root": args.data_root})
+    config = section_config(args.section, "quick", {"dataset": section.dataset, "data_root": args.data_root})
     reader = make_reader(config, "train")
     split = "val" if "val" in reader.splits else "train"
     reader = make_reader(config, split)

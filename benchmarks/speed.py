@@ -55,8 +55,9 @@ from cenet_lib.hardware import Hardware, resolve_hardware
 from cenet_lib.losses import build_loss
 from cenet_lib.models import build_model, list_models
 from cenet_lib.provenance import device_description, git_commit
+from cenet_lib.reporting.sections import section_config
 from cenet_lib.runs import run_evaluation
-from cenet_lib.training import make_optimizer
+from cenet_lib.optim import make_optimizer
 from cenet_lib.tta import predict_probabilities
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -64,7 +65,7 @@ PEER = "smp_unet_resnet34"
 TRAIN_BATCH = 8
 #: The quick profile's CE-Net run on DRIVE (seed 0), named as run_section names it (RunConfig.run_name).
 DEFAULT_CHECKPOINT = (REPOSITORY / "results/quick/runs/drive"
-                      / load_config("quick", section="vessels", overrides={"model": "cenet"}).run_name() / "model.pt")
+                      / section_config("vessels", "quick", {"model": "cenet"}).run_name() / "model.pt")
 
 
 def build(name: str) -> nn.Module:

@@ -12,7 +12,9 @@ A run's configuration is built in layers, later ones winning:
    GPU). Profiles set sizes (input, epochs,
    batch), never the optimizer or loss, so any recipe can run at any size; a profile names the
    recipe it uses when none is asked for;
-4. a YAML file of settings, then explicit overrides (``key=value`` on the command line).
+4. the settings of the paper section a run belongs to, under that profile (its entry in the
+   section registry, ``cenet_lib/reporting/sections.py``);
+5. a YAML file of settings, then explicit overrides (``key=value`` on the command line).
 
 The chosen profile and recipe are recorded with every result.
 
@@ -154,44 +156,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "synthetic": True, "input_size": (64, 64), "epochs": 2, "batch_size": 2, "max_images": 4,
         "max_test_images": 2, "tta": True, "device": "cpu", "keep_weights": False,
     },
-    # The sections' own sizes and steps are in SECTION_SETTINGS; 300 steps is the default for others
-    # (benchmarks/README.md, "How the settings were chosen").
+    # Each paper section's own sizes and steps are in its registry (reporting/sections.py); 300 steps
+    # is the default for other datasets (benchmarks/README.md, "How the settings were chosen").
     "quick": {
         "recipe": "scratch", "input_size": (256, 256), "steps": 300, "batch_size": 4,
     },
     "paper": {},  # the recipe as it stands: 448x448, 100 epochs (300 for the authors' recipe), batch 8
-}
-
-
-#: Settings of a profile for one paper section, over the profile's own: how its images reach the
-#: network and how long its rows train. Each was chosen by ``benchmarks/input_policy_search.py`` on a
-#: validation split, never the test split, with every row of a table given the most steps that fit
-#: the section's budget; the measurements behind each line are in ``benchmarks/README.md``
-#: ("How the settings were chosen") and ``benchmarks/results/input_policy_<section>*.md``.
-#: Tables II and VI share one DRIVE setting, so their U-Net, Backbone and CE-Net runs are the same
-#: runs: the steps that fit Table VI's eight rows in 60 minutes (``input_policy_ablation_budget.md``),
-#: which also fit Table II's three rows in its 30.
-_DRIVE_QUICK: dict[str, Any] = {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 810}
-
-SECTION_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {
-        "vessels": _DRIVE_QUICK,  # input_policy_vessels.md (crops), input_policy_ablation_budget.md (steps)
-        "ablation": _DRIVE_QUICK,
-        "cells": {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 954},  # input_policy_cells_budget.md
-        "oct": {"input_policy": "resize", "input_size": (256, 256), "flips": "horizontal", "steps": 474},  # input_policy_oct_resize_horizontal-flips.md
-        "lung": {"input_policy": "resize", "input_size": (256, 256), "steps": 601},  # input_policy_lung_resize.md
-        "optic_disc": {"input_policy": "resize", "input_size": (256, 256), "steps": 676},  # input_policy_optic_disc_resize.md
-    },
-}
-
-#: Wall time of each section (seconds) measured on this project's 2-core CPU with ``./run_all.sh``,
-#: to say before a section starts how long it will take: ``quick`` on the real data (the committed
-#: ``results/quick`` tables), ``smoke`` on the synthetic stand-ins. The ``paper`` profile needs a GPU.
-#: Vessels and ablation are scaled from their last whole runs (1620 s for three rows at 888 steps;
-#: 3526 s for eight rows at 810, of which Table II's three now run in the vessels section).
-EXPECTED_SECONDS: dict[str, dict[str, float]] = {
-    "quick": {"optic_disc": 1655, "vessels": 1480, "lung": 1827, "cells": 1687, "oct": 1810, "ablation": 2050},
-    "smoke": {"optic_disc": 15, "vessels": 15, "lung": 15, "cells": 15, "oct": 20, "ablation": 27},
 }
 
 
@@ -214,18 +184,18 @@ def load_config(
     recipe: str | None = None,
     yaml_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
-    section: str | None = None,
+    section_settings: dict[str, Any] | None = None,
 ) -> RunConfig:
-    """The configuration of a run: defaults, then recipe, profile, the profile's settings for the
-    paper ``section`` the run belongs to (:data:`SECTION_SETTINGS`), YAML file and overrides."""
+    """The configuration of a run: defaults, then recipe, profile, the settings of the paper section
+    the run belongs to under that profile (``Section.settings_for``), YAML file and overrides."""
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.")
     from_file = (yaml.safe_load(Path(yaml_file).read_text()) or {}) if yaml_file else {}
     recipe = recipe or (overrides or {}).get("recipe") or from_file.get("recipe") or PROFILES[profile].get("recipe", "paper")
     if recipe not in RECIPES:
         raise ValueError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
-    for_section = SECTION_SETTINGS.get(profile, {}).get(section, {}) if section else {}
-    settings: dict[str, Any] = {**RECIPES[recipe], **PROFILES[profile], **for_section, **from_file, **(overrides or {})}
+    settings: dict[str, Any] = {**RECIPES[recipe], **PROFILES[profile], **(section_settings or {}), **from_file,
+                                **(overrides or {})}
     settings.update(recipe=recipe, profile=profile)
     known = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(settings) - known)

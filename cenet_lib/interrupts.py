@@ -1,15 +1,21 @@
 """Ctrl-C and SIGTERM during training, as PyTorch Lightning handles them: the first signal lets the
-current optimizer step finish, a checkpoint is written and one line says what was saved and the
-command that resumes; a second Ctrl-C stops at once (``KeyboardInterrupt``)."""
+current optimizer step finish, a checkpoint is written and :class:`TrainingInterrupted` says what
+was saved (the caller adds how it resumes: a command, or a notebook parameter); a second Ctrl-C
+stops at once (``KeyboardInterrupt``)."""
 from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped on a signal after writing a checkpoint; the message says how to resume."""
+    """Training stopped on a signal after writing a checkpoint in ``run_dir``."""
+
+    def __init__(self, signal_name: str, run_dir: Path, epoch: int, step: int) -> None:
+        super().__init__(f"{signal_name}: saved {Path(run_dir) / 'checkpoint.pt'} at epoch {epoch}, step {step}")
+        self.run_dir, self.epoch, self.step = Path(run_dir), epoch, step
 
 
 class StopOnSignal:

@@ -2,7 +2,7 @@
 on, built together and handed, as one object, to training, checkpointing, evaluation and reports,
 so that none of them derives these again from the settings.
 
->>> run = load_run("quick", overrides={"model": "cenet", "dataset": "drive"}, section="vessels")
+>>> run = load_run("quick", overrides={"model": "cenet", "dataset": "drive"})
 >>> run.policy, run.hardware.precision, run.name
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def load_run(
     recipe: str | None = None,
     yaml_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
-    section: str | None = None,
+    section_settings: dict[str, Any] | None = None,
 ) -> ResolvedRun:
     """:func:`~cenet_lib.config.load_config`, resolved: its settings, input policy and hardware."""
-    return resolve_run(load_config(profile, recipe, yaml_file, overrides, section))
+    return resolve_run(load_config(profile, recipe, yaml_file, overrides, section_settings))

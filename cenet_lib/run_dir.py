@@ -6,7 +6,7 @@
   only while a run is unfinished and is removed once ``model.pt`` is written;
 * ``model.pt``: the final weights, what rebuilds the model, and the history; it exists only for
   a finished run, and a fresh start removes an old one before training begins;
-* ``log.csv`` (one row per epoch) and ``loss_curve.png``.
+* ``log.csv`` (one row per epoch); the caller draws ``loss_curve.png`` from it.
 
 Every file is written atomically (to a temporary file, then renamed), by the ``save`` function the
 folder is given (:func:`~cenet_lib.checkpoint.save_atomic` by default).
@@ -31,7 +31,7 @@ class RunDir:
         self.path = Path(path)
         self.save = save
         self.checkpoint, self.final = self.path / "checkpoint.pt", self.path / "model.pt"
-        self.log, self.loss_curve = self.path / "log.csv", self.path / "loss_curve.png"
+        self.log = self.path / "log.csv"
         self.last_saved = time.monotonic()
 
     @property

@@ -6,16 +6,19 @@ import json
 import time
 from pathlib import Path
 
-from .checkpoint import load_trained_model
-from .config import RunConfig, config_from_checkpoint
+import yaml
+
+from .checkpoint import load_checkpoint, load_trained_model
+from .config import RunConfig, config_from_checkpoint, load_config
 from .data import READERS
 from .data.base import ReaderSubset
 from .data.policy import InputPolicy
 from .data.run_readers import make_reader
+from .data.synthetic import SYNTHESIZERS
 from .evaluation import evaluate
 from .metrics import summarize
 from .metrics.degenerate import one_class
-from .models import ResNet34Encoder, save_pretrained
+from .models import ResNet34Encoder, list_models, save_pretrained
 from .models.encoder import is_random_init
 from .models.export import ExportError, export_onnx, export_program
 from .provenance import provenance
@@ -141,3 +144,55 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, input_size: tuple
         raise ExportError(f"{out}: a .pt2 program has a fixed height and width (see cenet_lib/models/export.py); "
                           f"pass --input-size H W, e.g. --input-size {config.input_size[0]} {config.input_size[1]}.")
     return export_program(model, out, tuple(input_size)).line()
+
+
+#: Settings a resumed run may take from the command line: where it runs, not what it trains.
+RESUME_MAY_CHANGE = ("device", "data_root", "num_workers", "cpu_threads")
+
+
+def resumed_config(checkpoint_path: Path, overrides: dict[str, str], yaml_file: Path | None = None,
+                   profile: str | None = None, recipe: str | None = None) -> RunConfig:
+    """The configuration a run was started with, as its checkpoint saved it, for ``--resume``.
+
+    Settings given again on the command line must equal the saved ones, except
+    :data:`RESUME_MAY_CHANGE`; any other difference is refused with one line listing each
+    (saved value, given value), so that a resumed run never continues with other settings."""
+    saved = config_from_checkpoint(load_checkpoint(checkpoint_path))
+    given = {key: value for key, value in overrides.items() if key not in RESUME_MAY_CHANGE}
+    if yaml_file:
+        given.update(yaml.safe_load(Path(yaml_file).read_text()) or {})
+    wanted = load_config(saved.profile, saved.recipe, overrides={**saved.to_dict(), **given})
+    differences = [f"{key}: saved {getattr(saved, key)!r}, given {getattr(wanted, key)!r}"
+                   for key in saved.to_dict() if getattr(saved, key) != getattr(wanted, key)]
+    differences += [f"{key}: saved {getattr(saved, key)!r}, given {value!r}"
+                    for key, value in (("profile", profile), ("recipe", recipe)) if value and value != getattr(saved, key)]
+    if differences:
+        raise ValueError(f"--resume continues {checkpoint_path.parent} with its own settings; these differ: "
+                         f"{'; '.join(differences)}. Leave them out, or start a new run (--force or another --run-dir).")
+    changed = {key: value for key, value in overrides.items() if key in RESUME_MAY_CHANGE}
+    return load_config(saved.profile, saved.recipe, overrides={**saved.to_dict(), **changed})
+
+
+
+
+def training_config(overrides: dict[str, str], run_dir: Path | None, resume: bool, force: bool, yaml_file: Path | None = None,
+                    profile: str | None = None, recipe: str | None = None) -> tuple[RunConfig, Path]:
+    """The configuration and folder of a ``cenet train``: a new run (``profile`` defaults to
+    ``quick``), or with ``resume`` the run in ``run_dir`` with its own settings. A folder that holds
+    an earlier run is refused unless ``resume`` or ``force`` says what to do with it."""
+    model = overrides.get("model")
+    if model is not None and model not in list_models():
+        raise ValueError(f"Unknown model {model!r}. Registered models: {', '.join(list_models())}.")
+    config = load_config(profile or "quick", recipe, yaml_file, overrides)
+    if config.synthetic and config.dataset not in SYNTHESIZERS:  # a folder of images is always real data
+        config = dataclasses.replace(config, synthetic=False)
+    run_dir = Path(run_dir or default_run_dir(config))
+    earlier = [name for name in ("checkpoint.pt", "model.pt") if (run_dir / name).is_file()]
+    if resume and not earlier:
+        raise ValueError(f"Nothing to resume in {run_dir}: it holds no checkpoint.pt or model.pt. Leave out --resume to start a new run.")
+    if earlier and not (resume or force):
+        raise ValueError(f"{run_dir} holds an earlier run ({', '.join(earlier)}): pass --resume to continue it, "
+                         "--force to start over, or another --run-dir.")
+    if resume:
+        config = resumed_config(run_dir / earlier[0], overrides, yaml_file, profile, recipe)
+    return config, run_dir

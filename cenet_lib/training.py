@@ -14,18 +14,17 @@ arguments, so a test hands in its own instead of patching this module.
   start or the last save, within an epoch after any step that ends ``checkpoint_seconds`` or more
   after the last save (so at most that much work is lost to a kill), every ``checkpoint_every``
   steps, and when SIGINT or SIGTERM asks the run to stop (:mod:`cenet_lib.interrupts`: the step
-  finishes, the checkpoint is written, and :class:`TrainingInterrupted` says how to resume).
+  finishes, the checkpoint is written, and :class:`TrainingInterrupted` says what was saved).
   ``resume=True`` continues from it, mid-epoch included, and ends with the same weights as an
-  uninterrupted run. A run shorter than ``checkpoint_seconds`` writes none (a smoke run, for one).
-  The time rule keeps short epochs (20 DRIVE images on a GPU) from spending their time on
-  checkpoints. The validation scores are computed after the first and the last epoch and with every
+  uninterrupted run. A run shorter than ``checkpoint_seconds`` writes none (a smoke run, for one);
+  the time rule keeps short epochs from spending their time on checkpoints. The validation scores are computed after the first and the last epoch and with every
   epoch-end checkpoint. The checkpoint is deleted once ``model.pt`` is written: it only serves to
   resume, and with the optimizer's state it is three times the size of the weights (350 MB for CE-Net);
 * ``model.pt``: the final weights with what is needed to rebuild the model, and the history. It
   exists only for a finished run: a fresh start removes an old one, and ``resume=True`` on a
   finished run returns it untouched;
-* ``log.csv`` (one row per epoch: steps so far, loss, learning rate, validation scores, seconds) and
-  ``loss_curve.png`` (redrawn with each checkpoint).
+* ``log.csv`` (one row per epoch: steps so far, loss, learning rate, validation scores, seconds);
+  the caller draws plots from it. Every checkpoint and the final weights are written by :func:`save_state`.
 
 Determinism: the model is initialised from ``seed``; each epoch's order of images is drawn from
 (seed, epoch) and each image's augmentation from (seed, epoch, index), so the batches do not depend
@@ -36,17 +35,15 @@ A NaN or infinite loss stops the run with a message; the last good checkpoint st
 """
 from __future__ import annotations
 
+import logging
 import math
-import shlex
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -65,11 +62,12 @@ from .hardware import seed_everything
 from .interrupts import StopOnSignal, TrainingInterrupted
 from .losses import build_loss
 from .metrics import summarize
-from .models import ResNet34Encoder, build_model
-from .models.encoder import is_random_init
-from .reporting.figures import loss_curves
+from .models import build_model
+from .optim import make_optimizer, plateau_step, poly_schedule, warn_sgd_from_scratch
 from .resolved import ResolvedRun, resolve_run
 from .run_dir import RunDir
+
+log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
@@ -98,38 +96,6 @@ class EpochBatches(Sampler):
     def __iter__(self):
         for batch in self.batches(self.epoch)[self.skip :]:
             yield [(index, self.epoch) for index in batch]
-
-
-def make_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """SGD with momentum (the paper's recipe) or Adam, with weight decay (Eq. 3's L_reg).
-
-    Both use torch's fused kernels: one pass over all parameters instead of a chain of per-tensor
-    operations. On this project's 2-core CPU a cenet training step (batch 4, 256x256, bf16,
-    channels_last) took 0.603 s with torch's default Adam and 0.584 s with the fused one."""
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, fused=True)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
-    raise ValueError(f"Unknown optimizer {config.optimizer!r}; choose sgd or adam.")
-
-
-def warn_sgd_from_scratch(config: RunConfig, model: torch.nn.Module) -> None:
-    """Warn when the paper's SGD recipe is about to train a ResNet-34 encoder from random weights on
-    real data: the paper starts from ImageNet (section II-A, Fig. 8), and at the paper's size on
-    DRIVE every such row of ``results/paper`` stayed at all background (Sen 0)."""
-    resnet_from_scratch = isinstance(getattr(model, "encoder", None), ResNet34Encoder) and is_random_init(model.encoder_weights)
-    if config.optimizer == "sgd" and resnet_from_scratch and not config.synthetic:
-        warnings.warn(
-            f"{config.model} on {config.dataset}: SGD at lr {config.lr:g} with a ResNet-34 encoder from random weights. "
-            "With the paper's recipe from scratch, every ResNet-34 row on DRIVE stayed at all background (results/paper). "
-            "Start from ImageNet (encoder_weights=imagenet; run_all.sh --encoder-weights imagenet) or use recipe=scratch "
-            "(Adam at 1e-3).", stacklevel=2,
-        )
-
-
-def _poly_schedule(optimizer: torch.optim.Optimizer, total_steps: int, power: float):
-    """The poly policy: lr = base_lr * (1 - step / total_steps) ** power, per optimizer step."""
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / total_steps) ** power)
 
 
 @dataclass
@@ -182,7 +148,7 @@ def build_parts(run: ResolvedRun, cache_dir: Path | None, model_factory: Callabl
     steps_per_epoch = len(sampler.batches(0))
     epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else config.epochs
     optimizer = make_optimizer(config, model)
-    scheduler = _poly_schedule(optimizer, epochs * steps_per_epoch, config.poly_power) if config.lr_policy == "poly" else None
+    scheduler = poly_schedule(optimizer, epochs * steps_per_epoch, config.poly_power) if config.lr_policy == "poly" else None
     network = model
     if hardware.world_size > 1:
         network = DistributedDataParallel(model, device_ids=[hardware.device] if hardware.device.type == "cuda" else None)
@@ -239,13 +205,10 @@ def train_one_epoch(parts: TrainingParts, state: TrainState, run_dir: RunDir, st
         every = config.checkpoint_every and state.step % config.checkpoint_every == 0
         mid_epoch = (0 < config.checkpoint_seconds <= run_dir.seconds_since_save()
                      and state.batch_in_epoch < parts.steps_per_epoch)  # an epoch's end has its own rule
-        if (every or mid_epoch or stop.requested) and parts.main_process:
-            run_dir.save_checkpoint(parts.checkpoint(state))
+        if every or mid_epoch or stop.requested:
+            save_state(parts, state, run_dir)
         if stop.requested:
-            raise TrainingInterrupted(
-                f"{stop.requested}: saved {run_dir.checkpoint} at epoch {state.epoch + 1}, step {state.step}; resume with: "
-                f"cenet train --dataset {shlex.quote(str(config.dataset))} --run-dir {shlex.quote(str(run_dir.path))} --resume"
-            )
+            raise TrainingInterrupted(stop.requested, run_dir.path, state.epoch + 1, state.step)
         if on_step is not None and parts.main_process:
             on_step(state.step, parts.total_steps)
     return {"epoch": state.epoch + 1, "step": state.step, "train_loss": state.epoch_loss / max(1, state.epoch_images),
@@ -266,7 +229,7 @@ def end_epoch(parts: TrainingParts, state: TrainState, row: dict[str, Any], run_
     checkpoint), the epoch-end checkpoint when ``checkpoint_seconds`` have passed, the log and plot."""
     config = parts.run.config
     if config.lr_policy == "plateau":
-        state.stop_reason = _plateau_step(state.plateau, row["train_loss"], parts.model, parts.optimizer, config)
+        state.stop_reason = plateau_step(state.plateau, row["train_loss"], parts.model, parts.optimizer, config)
     last = state.epoch + 1 == parts.epochs or bool(state.stop_reason)
     checkpoint_due = not last and run_dir.seconds_since_save() >= config.checkpoint_seconds
     if (state.epoch == 0 or last or checkpoint_due) and parts.main_process:
@@ -275,11 +238,21 @@ def end_epoch(parts: TrainingParts, state: TrainState, row: dict[str, Any], run_
     if not parts.main_process:
         return
     if checkpoint_due:
-        run_dir.save_checkpoint(parts.checkpoint(state))
-    if checkpoint_due or last:
-        loss_curves({config.model: pd.DataFrame(state.history)}, run_dir.loss_curve, f"{config.model} on {config.dataset}")
+        save_state(parts, state, run_dir)
     run_dir.write_log(state.history)
-    tqdm.write(f"epoch {state.epoch}: loss {row['train_loss']:.4f}, lr {row['lr']:.2e}, {row['seconds']:.0f} s")
+    log.info("%s seed %d: epoch %d/%d: loss %.4f, lr %.2e, %.0f s", config.model, config.seed, state.epoch, parts.epochs,
+             row["train_loss"], row["lr"], row["seconds"])
+
+
+def save_state(parts: TrainingParts, state: TrainState, run_dir: RunDir, final: bool = False) -> None:
+    """The one place a run's state is written (by the main process): a checkpoint to resume from,
+    or, once training ends, ``model.pt``, which replaces it."""
+    if not parts.main_process:
+        return
+    if final:
+        run_dir.save_final(parts.checkpoint(state, final=True))
+    else:
+        run_dir.save_checkpoint(parts.checkpoint(state))
 
 
 def train(
@@ -300,7 +273,7 @@ def train(
     ``on_step(step, total_steps)`` is called after every optimizer step."""
     folder = RunDir(run_dir, save)
     if resume and folder.finished:
-        print(f"{folder.path} finished earlier: {folder.final} is kept as it is.")
+        log.info("%s finished earlier: %s is kept as it is.", folder.path, folder.final)
         return folder.final
     run = config if isinstance(config, ResolvedRun) else resolve_run(config)
     if run.hardware.world_size > 1 and not dist.is_initialized():
@@ -315,35 +288,13 @@ def train(
         state = TrainState.from_checkpoint(load_checkpoint(folder.checkpoint), parts.model, parts.optimizer, parts.scheduler,
                                            str(folder.checkpoint))
         if parts.main_process:
-            print(f"Resuming {folder.path} at epoch {state.epoch + 1}, step {state.step}.")
+            log.info("Resuming %s at epoch %d, step %d.", folder.path, state.epoch + 1, state.step)
     elif parts.main_process:
         folder.start_fresh(run)
     with StopOnSignal() as stop:
         while state.epoch < parts.epochs and not state.stop_reason:
             end_epoch(parts, state, train_one_epoch(parts, state, folder, stop, on_step), folder)
-    if parts.main_process:
-        folder.save_final(parts.checkpoint(state, final=True))
+    save_state(parts, state, folder, final=True)
     if run.hardware.world_size > 1:
         dist.barrier()
     return folder.final
-
-
-def _plateau_step(plateau: dict, train_loss: float, model, optimizer, config: RunConfig) -> str:
-    """The authors' schedule: keep the best weights (in ``plateau``, so they are checkpointed with
-    it); after ``plateau_patience`` epochs without a lower training loss reload them and halve the
-    learning rate; stop after ``stop_patience`` such epochs or once the learning rate would fall
-    below ``min_lr``. Returns a stop reason or ''."""
-    if train_loss < plateau["best"]:
-        best_state = {key: value.detach().clone() for key, value in model.state_dict().items()}
-        plateau.update(best=train_loss, bad_epochs=0, best_state=best_state)
-        return ""
-    plateau["bad_epochs"] += 1
-    if plateau["bad_epochs"] > config.stop_patience:
-        return f"no lower training loss for {config.stop_patience} epochs"
-    if plateau["bad_epochs"] > config.plateau_patience:
-        if optimizer.param_groups[0]["lr"] < config.min_lr:
-            return f"learning rate below {config.min_lr}"
-        model.load_state_dict(plateau["best_state"])
-        for group in optimizer.param_groups:
-            group["lr"] /= 2
-    return ""

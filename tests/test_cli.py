@@ -133,7 +133,7 @@ def test_section_writes_its_table_and_the_index(tmp_path, synthetic_cache, monke
     # a rerun trains nothing and says it reused the finished rows
     (scores,) = (results / "runs" / "lung").glob("cenet-dice-*-seed0/metrics_test_per_image.csv")
     before = scores.read_text()
-    monkeypatch.setattr("cenet_lib.reporting.experiments.train", None)
+    monkeypatch.setattr("cenet_lib.reporting.runner.train", None)
     assert main(["section", "lung", "--profile", "smoke", "--out", str(tmp_path)]) == 0
     assert scores.read_text() == before
     assert "CE-Net (3/3, seed 0): reusing the finished run" in capsys.readouterr().out

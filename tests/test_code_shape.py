@@ -47,3 +47,41 @@ def test_the_check_above_catches_a_branch_on_a_name_and_passes_a_task_question()
     assert name_comparisons(branching, set(READERS) | set(SECTIONS)) == [(1, "drive"), (3, "oct"), (3, "lung")]
     asking = ast.parse('if isinstance(reader.task, CellStackTask):\n    pass\nlabel = "drive"\n')
     assert name_comparisons(asking, set(READERS) | set(SECTIONS)) == []
+
+
+def _strings_outside_docstrings(tree: ast.Module) -> list[ast.Constant]:
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings]
+
+
+def test_a_section_is_declared_in_one_module():
+    """Outside the readers, a section's name is written in the section registry only: every other
+    module asks it (rows, settings, notebook, expected time)."""
+    found = sorted({str(path.relative_to(PACKAGE)) for path, tree in _modules() if PACKAGE / "data" not in path.parents
+                    for node in _strings_outside_docstrings(tree) if node.value in SECTIONS})
+    assert found == ["reporting/sections.py"], found
+    script = (PACKAGE.parent / "run_all.sh").read_text()
+    assert len(script.splitlines()) <= 40 and not [name for name in SECTIONS if name in script]
+
+
+def test_nothing_below_reporting_imports_it():
+    """Training, evaluation, the models and the data know nothing of tables and figures: only
+    ``reporting/`` and the command line above it import ``reporting``."""
+    found = []
+    for path, tree in _modules():
+        if PACKAGE / "reporting" in path.parents or path.name == "cli.py":
+            continue
+        for node in ast.walk(tree):
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import | ast.ImportFrom) else []
+            if "reporting" in module.split(".") or any("reporting" in name.split(".") for name in names):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not found, found
+
+
+def test_no_module_is_longer_than_300_lines():
+    long = {str(path.relative_to(PACKAGE)): len(path.read_text().splitlines()) for path, _ in _modules()}
+    assert not {name: lines for name, lines in long.items() if lines > 300}

@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cenet_lib.config import EXPECTED_SECONDS, PROFILES, SECTION_SETTINGS, RunConfig, load_config
+from cenet_lib.config import PROFILES, RunConfig, load_config
 from cenet_lib.data.policy import InputPolicy
-from cenet_lib.reporting.sections import SECTIONS
+from cenet_lib.reporting.sections import SECTIONS, section_config
 
 
 def test_defaults_are_the_papers_recipe():
@@ -50,15 +50,15 @@ def test_section_settings_are_the_measured_ones():
     sources = {"vessels": "input_policy_ablation_budget.csv", "cells": "input_policy_cells_budget.csv",
                "ablation": "input_policy_ablation_budget.csv", "oct": "input_policy_oct_resize_horizontal-flips.csv",
                "lung": "input_policy_lung_resize.csv", "optic_disc": "input_policy_optic_disc_resize.csv"}
-    assert set(SECTION_SETTINGS["quick"]) == set(sources)
+    assert {name for name, section in SECTIONS.items() if "quick" in section.settings} == set(sources)
     for section, name in sources.items():
-        settings = load_config("quick", section=section)
+        settings = section_config(section, "quick")
         size = "x".join(str(side) for side in settings.input_size)
         measured = pd.read_csv(results / name).set_index(settings.input_policy).loc[size]
         assert settings.steps == measured["steps"], section
         assert (settings.tile_size == settings.input_size) == bool(measured.get("tiled", False)), section
-    vessels = load_config("quick", section="vessels")
-    assert vessels == load_config("quick", section="ablation")
+    vessels = section_config("vessels", "quick")
+    assert vessels == section_config("ablation", "quick")
     search = pd.read_csv(results / "input_policy_vessels.csv")
     assert search.loc[search["final_val_fov_auc"].idxmax(), "crop"] == "x".join(str(side) for side in vessels.input_size)
 
@@ -71,24 +71,24 @@ def test_expected_durations_are_the_committed_runs():
     tables = Path(__file__).parents[1] / "results" / "quick" / "tables"
     timed, earlier = 0, set()
     for name, section in SECTIONS.items():
-        runs = {load_config("quick", section=name, overrides={"dataset": section.dataset, "model": row.model, "loss": row.loss}).run_name()
+        runs = {section_config(name, "quick", {"dataset": section.dataset, "model": row.model, "loss": row.loss}).run_name()
                 for row in section.rows}
         shared, earlier = runs & earlier, earlier | runs
         meta = json.loads((tables / f"table_{section.table}.json").read_text())
         if shared or meta["wall_seconds"] < meta.get("runs_seconds", 0):
             continue
         timed += 1
-        assert 0 <= EXPECTED_SECONDS["quick"][name] - meta["wall_seconds"] <= 120, name
+        assert 0 <= section.expected_seconds["quick"] - meta["wall_seconds"] <= 120, name
     assert timed >= 4
 
 
 def test_committed_quick_tables_follow_the_current_settings():
     """A committed quick table was trained with the input policy and steps its section has now: a
-    change to ``SECTION_SETTINGS`` or the profile leaves no table silently stale."""
+    change to a section's ``settings`` or the profile leaves no table silently stale."""
     tables = Path(__file__).parents[1] / "results" / "quick" / "tables"
     for name, section in SECTIONS.items():
         provenance = json.loads((tables / f"table_{section.table}.json").read_text())
-        config = load_config("quick", section=name)
+        config = section_config(name, "quick")
         policy = InputPolicy.from_config(config).describe()
         assert {key: provenance.get(key) for key in policy} == policy, name
         assert provenance["epochs_or_steps"] == config.steps, name

@@ -131,7 +131,7 @@ def test_sizes_on_the_command_line():
 def test_a_section_records_the_policy_in_its_provenance(tmp_path, synthetic_cache, monkeypatch):
     import json
 
-    from cenet_lib.reporting.experiments import run_section
+    from cenet_lib.reporting.section import run_section
 
     monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
     result = run_section("lung", profile="smoke", out_root=tmp_path, rows=["CE-Net"],

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cenet_lib.cli import main as cli_main
-from cenet_lib.reporting.experiments import section_runs
+from cenet_lib.reporting.plan import section_runs
 
 
 @pytest.fixture()

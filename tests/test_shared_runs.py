@@ -1,21 +1,17 @@
-"""Runs named by what they are: a run two tables ask for is trained once, older folders are found."""
+"""Runs named by what they are: a run two tables ask for is trained once, and a fresh checkout reuses its record."""
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-import cenet_lib.reporting.experiments as experiments
-from cenet_lib.config import load_config
-from cenet_lib.data import build_reader
+import cenet_lib.reporting.runner as runner
 from cenet_lib.metrics.degenerate import degenerate_seeds, flag, one_class
-from cenet_lib.reporting.experiments import run_section
-from cenet_lib.reporting.relabel import relabel_table
-from cenet_lib.reporting.sections import SECTIONS
-from cenet_lib.reporting.tables import build_table, write_table
+from cenet_lib.reporting.section import run_section
+from cenet_lib.reporting.sections import SECTIONS, section_config
+from cenet_lib.reporting.tables import build_table
 from cenet_lib.reporting.walkthrough import SectionWalkthrough
 from cenet_lib.training import train
 
@@ -28,7 +24,7 @@ def counted_training(monkeypatch):
         trained.append(run.name)
         return train(run, run_dir, **options)
 
-    monkeypatch.setattr(experiments, "train", counting)
+    monkeypatch.setattr(runner, "train", counting)
     return trained
 
 
@@ -40,26 +36,7 @@ def test_tables_ii_and_vi_train_their_shared_rows_once(tmp_path, synthetic_cache
     assert ablation.reused == ["Backbone (1/2, seed 0)"]
     assert vessels.run_dirs["Backbone"] == ablation.run_dirs["Backbone"]
     assert vessels.run_dirs["Backbone"][0].parent == tmp_path / "smoke" / "runs" / "drive"
-    assert load_config("smoke", section="vessels") == load_config("smoke", section="ablation")
-
-
-def test_a_finished_run_in_its_tables_old_folder_is_moved_and_reused(tmp_path, synthetic_cache, monkeypatch, capsys,
-                                                                     counted_training):
-    monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
-    first = run_section("lung", out_root=tmp_path, rows=["U-Net"])
-    (new,) = first.run_dirs["U-Net"]
-    old = tmp_path / "smoke" / "runs" / "lung" / "u-net-seed0"  # where the run lived when folders were named by table
-    new.rename(old)
-    counted_training.clear()
-    again = run_section("lung", out_root=tmp_path, rows=["U-Net"])
-    assert not counted_training and again.reused == ["U-Net (1/1, seed 0)"]
-    assert new.is_dir() and not old.exists()
-    assert f"Moved the run in {old} to {new}" in capsys.readouterr().out
-
-    other = tmp_path / "smoke" / "runs" / "lung" / "ce-net-seed0"
-    new.rename(other)  # a folder whose settings are another run's stays where it is
-    run_section("lung", out_root=tmp_path, rows=["CE-Net"])
-    assert other.is_dir() and "holds a run with other settings" in capsys.readouterr().out
+    assert section_config("vessels", "smoke") == section_config("ablation", "smoke")
 
 
 def test_git_keeps_a_runs_record_and_a_fresh_checkout_reuses_it(tmp_path, synthetic_cache, monkeypatch, counted_training):
@@ -85,12 +62,12 @@ def test_git_keeps_a_runs_record_and_a_fresh_checkout_reuses_it(tmp_path, synthe
 
 
 def test_a_run_name_ignores_where_and_how_fast_it_runs():
-    base = load_config("quick", section="vessels", overrides={"model": "cenet"})
-    same = load_config("quick", section="vessels", overrides={"model": "cenet", "device": "cpu", "cpu_threads": 1,
+    base = section_config("vessels", "quick", {"model": "cenet"})
+    same = section_config("vessels", "quick", {"model": "cenet", "device": "cpu", "cpu_threads": 1,
                                                                    "data_root": "/elsewhere", "encoder_weights": "scratch"})
     assert base.run_name() == same.run_name()
     for changed in ({"seed": 1}, {"loss": "ce"}, {"steps": 100}, {"tta": False}, {"encoder_weights": "imagenet"}):
-        assert load_config("quick", section="vessels", overrides={"model": "cenet", **changed}).run_name() != base.run_name()
+        assert section_config("vessels", "quick", {"model": "cenet", **changed}).run_name() != base.run_name()
 
 
 def _per_image(sensitivity: float, seeds: int = 1) -> pd.DataFrame:
@@ -108,34 +85,17 @@ def test_a_run_predicting_background_everywhere_is_flagged_in_its_table():
     assert flags["CE-Net"].startswith("DEGENERATE") and flags["U-Net"] == "" and flags["HED"] == ""
 
 
-def test_an_old_table_is_relabelled_and_flagged_with_its_numbers_kept(tmp_path, synthetic_root):
-    section = SECTIONS["vessels"]
-    reference = build_reader("drive", "test", synthetic_root)
-    all_background = pd.DataFrame([reference.task.score(np.zeros((1, *s.mask.shape), np.float32), s, 0.5) for s in reference])
-    learned = all_background.assign(fov_sensitivity=0.7, fov_accuracy=all_background["fov_accuracy"] + 0.05)
-    long = build_table(section, {"U-Net": learned.assign(id="x"), "CE-Net": all_background.assign(id="x")}, "DRIVE (real)", False)
-    long["status"] = long["status"].replace({"trained here": "reproduced", "cited, not trained here": "cited, not reproduced"})
-    write_table(long.drop(columns="flag"), section, tmp_path, {"profile": "paper"}, False)
-    relabel_table(tmp_path, "II", str(synthetic_root))
-    after = pd.read_csv(tmp_path / "table_II.csv").fillna({"flag": ""})
-    assert {"trained here", "cited, not trained here"} <= set(after["status"])
-    assert not {"reproduced", "cited, not reproduced"} & set(after["status"])
-    assert after.groupby("method")["flag"].first()["CE-Net"].startswith("DEGENERATE")
-    assert after.groupby("method")["flag"].first()["U-Net"] == ""
-    pd.testing.assert_series_equal(after["ours_mean"], long["ours_mean"].astype(float), check_names=False)
-
-
 def test_a_run_two_sections_reach_at_once_is_held_by_one(tmp_path):
     """Sections side by side (run_all.sh --jobs) take a shared run's lock in turn."""
     import threading
     import time
 
-    from cenet_lib.reporting.experiments import _only_here
+    from cenet_lib.reporting.runner import run_lock
 
     order = []
 
     def hold(name):
-        with _only_here(tmp_path / "runs" / "drive" / "cenet-dice-0000-seed0"):
+        with run_lock(tmp_path / "runs" / "drive" / "cenet-dice-0000-seed0"):
             order.append(f"{name} in")
             time.sleep(0.3)
             order.append(f"{name} out")

@@ -79,7 +79,7 @@ def test_wide_layout_has_a_row_per_method_in_paper_order(tmp_path):
 
 
 def test_run_section_rejects_unknown_rows(tmp_path):
-    from cenet_lib.reporting.experiments import run_section
+    from cenet_lib.reporting.section import run_section
 
     with pytest.raises(ValueError, match="its rows are \\['U-Net', 'Backbone', 'CE-Net'\\]"):
         run_section("lung", out_root=tmp_path, rows=["CE-Net v2"])
@@ -100,7 +100,7 @@ def test_wide_layout_shows_only_sub_columns_that_hold_values():
 
 def test_a_synthetic_run_cannot_overwrite_a_real_data_table(tmp_path, synthetic_cache, monkeypatch):
     """The quick profile without the real data runs on the stand-in, into results/quick-synthetic."""
-    from cenet_lib.reporting.experiments import run_section
+    from cenet_lib.reporting.section import run_section
 
     monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
     committed = tmp_path / "quick" / "tables" / "table_III.md"

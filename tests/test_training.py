@@ -14,7 +14,6 @@ import pytest
 import torch
 
 import cenet_lib.hardware as hardware_module
-import cenet_lib.training as training
 from cenet_lib.checkpoint import CheckpointError, load_checkpoint, load_trained_model, load_weights, save_atomic
 from cenet_lib.config import load_config
 from cenet_lib.data.run_readers import make_reader
@@ -22,7 +21,8 @@ from cenet_lib.evaluation import evaluate
 from cenet_lib.losses import build_loss
 from cenet_lib.metrics import summarize
 from cenet_lib.models import build_model, list_models
-from cenet_lib.training import EpochBatches, TrainingDiverged, train, warn_sgd_from_scratch
+from cenet_lib.optim import plateau_step, warn_sgd_from_scratch
+from cenet_lib.training import EpochBatches, TrainingDiverged, train
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -170,7 +170,7 @@ def test_plateau_policy_halves_lr_reloads_best_and_stops():
     losses = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95]
     reasons = []
     for loss in losses:
-        reasons.append(training._plateau_step(plateau, loss, model, optimizer, config))
+        reasons.append(plateau_step(plateau, loss, model, optimizer, config))
         if loss == 0.9:
             best = {k: v.clone() for k, v in model.state_dict().items()}
             torch.nn.init.zeros_(model.head.weight)  # training moves on from the best weights

@@ -10,6 +10,19 @@ import numpy as np
 
 from ..tasks import BinaryTask, MultiClassTask, Task
 
+#: The file that marks a dataset folder as a synthetic stand-in (or a packed copy of one).
+SYNTHETIC_MARKER = "SYNTHETIC.txt"
+
+
+def mark_synthetic(out: Path, name: str, seed: int) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SYNTHETIC_MARKER).write_text(
+        f"Synthetic stand-in for the {name} dataset, written by cenet_lib.data.synthetic (seed {seed}).\n"
+        "Not real data: results computed on it are labelled synthetic.\n"
+    )
+    return out
+
+
 
 class DatasetError(RuntimeError):
     """Missing, incomplete or malformed data; the message names the file or folder and the fix."""
@@ -66,7 +79,7 @@ class Reader(Sequence[Sample]):
         self.split = split
         self.ids: list[str] = []
         #: True for a synthetic stand-in (it carries a SYNTHETIC.txt marker): label its results so.
-        self.synthetic = (self.root / "SYNTHETIC.txt").is_file()
+        self.synthetic = (self.root / SYNTHETIC_MARKER).is_file()
 
     @property
     def task(self) -> Task:

@@ -36,14 +36,13 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .base import DatasetError, Reader, Sample
+from .base import SYNTHETIC_MARKER, DatasetError, Reader, Sample
 from .paths import dataset_dir
 from .splits import SPLITS_DIR
 
 #: The layout of a packed copy; a copy in another layout is refused.
 PACK_FORMAT = 1
 MANIFEST = "cenet_pack.json"
-SYNTHETIC_MARKER = "SYNTHETIC.txt"
 
 
 def sha256(path: Path) -> str:

@@ -17,24 +17,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
-from scipy.io import savemat
 from skimage.segmentation import find_boundaries
 
+from .base import mark_synthetic
 from .io import write_image
 from .isbi2012 import contiguous_folds
-from .oct import DUKE_BOUNDARIES, label_map_from_boundaries
 from .splits import LOCAL_SPLIT_FILE, holdout_and_folds, kfold, make_split_file
-
-MARKER = "SYNTHETIC.txt"
-
-
-def _mark(out: Path, name: str, seed: int) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text(
-        f"Synthetic stand-in for the {name} dataset, written by cenet_lib.data.synthetic (seed {seed}).\n"
-        "Not real data: results computed on it are labelled synthetic.\n"
-    )
-    return out
+from .synthetic_oct import synth_duke, synth_duke_mat, synth_oct_csv
 
 
 def _save_palette_gif(path: Path, mask01: np.ndarray) -> None:
@@ -91,7 +80,7 @@ def fundus(shape: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray
 def synth_drive(out: Path, seed: int = 0, n_train: int = 4, n_test: int = 4, shape: tuple[int, int] = (136, 128)) -> Path:
     """DRIVE layout; like the shared copy, ``training/mask`` is left out (the FOV is then derived)."""
     rng = np.random.default_rng(seed)
-    _mark(out, "DRIVE", seed)
+    mark_synthetic(out, "DRIVE", seed)
     for split, first, count in (("training", 21, n_train), ("test", 1, n_test)):
         for number in range(first, first + count):
             image, vessels, fov, _, _ = fundus(shape, rng)
@@ -117,7 +106,7 @@ def _disc_soft_map(shape: tuple[int, int], centre: tuple[int, int], radius: int,
 
 def synth_drishti(out: Path, seed: int = 0, n_train: int = 3, n_test: int = 3, shape: tuple[int, int] = (240, 280)) -> Path:
     rng = np.random.default_rng(seed)
-    _mark(out, "DRISHTI-GS1", seed)
+    mark_synthetic(out, "DRISHTI-GS1", seed)
     number = 1
     for split, count in (("Training", n_train), ("Test", n_test)):
         for _ in range(count):
@@ -136,7 +125,7 @@ def synth_drishti(out: Path, seed: int = 0, n_train: int = 3, n_test: int = 3, s
 
 def _disc_folder(out: Path, name: str, seed: int, count: int, shape: tuple[int, int]) -> Path:
     rng = np.random.default_rng(seed)
-    _mark(out, name, seed)
+    mark_synthetic(out, name, seed)
     ids = [f"{k + 1:03d}" for k in range(count)]
     for image_id in ids:
         image, _, _, disc, radius = fundus(shape, rng)
@@ -156,7 +145,7 @@ def synth_messidor(out: Path, seed: int = 0) -> Path:
 
 def synth_rimone(out: Path, seed: int = 0, count: int = 6, shape: tuple[int, int] = (96, 88)) -> Path:
     rng = np.random.default_rng(seed)
-    _mark(out, "RIM-ONE r1", seed)
+    mark_synthetic(out, "RIM-ONE r1", seed)
     ids = [f"Im{k + 1:03d}" for k in range(count)]
     for image_id in ids:
         image, _, _, _, _ = fundus((shape[0] * 3, shape[1] * 3), rng)
@@ -191,7 +180,7 @@ def em_slice(size: int, rng: np.random.Generator, cells: int = 30) -> tuple[np.n
 
 def synth_isbi2012(out: Path, seed: int = 0, slices: int = 10, size: int = 128) -> Path:
     rng = np.random.default_rng(seed)
-    _mark(out, "ISBI 2012", seed)
+    mark_synthetic(out, "ISBI 2012", seed)
     train = [em_slice(size, rng) for _ in range(slices)]
     test = [em_slice(size, rng)[0] for _ in range(slices)]
     write_image(out / "train-volume.tif", np.stack([s[0] for s in train]), compression="zlib")
@@ -223,7 +212,7 @@ def ct_slice(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
 
 def synth_lung(out: Path, seed: int = 0, count: int = 10, size: int = 128) -> Path:
     rng = np.random.default_rng(seed)
-    _mark(out, "lung CT", seed)
+    mark_synthetic(out, "lung CT", seed)
     ids = []
     for number in range(count):
         image_id = f"ID_{number:04d}_Z_{int(rng.integers(60, 200)):04d}"
@@ -235,83 +224,10 @@ def synth_lung(out: Path, seed: int = 0, count: int = 10, size: int = 128) -> Pa
     return out
 
 
-# --- OCT ---------------------------------------------------------------------------------------
-
-def oct_scan(shape: tuple[int, int], rng: np.random.Generator, fluid: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(uint8 B-scan, boundaries (8, W) in rows, fluid mask) with curved layered bands."""
-    height, width = shape
-    columns = np.arange(width) / width
-    top = height * (0.25 + 0.05 * np.sin(2 * np.pi * (columns + rng.random())))
-    thickness = height * rng.uniform(0.03, 0.08, len(DUKE_BOUNDARIES) - 1)
-    boundaries = np.vstack([top, top + np.cumsum(thickness)[:, None] * np.ones(width)])
-    fluid_mask = np.zeros(shape, bool)
-    if fluid:
-        rows, cols = np.mgrid[:height, :width]
-        centre = (boundaries[4, width // 2] + 2, width * rng.uniform(0.3, 0.7))
-        fluid_mask = ((rows - centre[0]) / (0.04 * height)) ** 2 + ((cols - centre[1]) / (0.08 * width)) ** 2 <= 1
-    labels = label_map_from_boundaries(boundaries, height, fluid_mask)
-    brightness = np.array([10, 200, 120, 170, 90, 190, 60, 230, 140, 15])
-    image = brightness[labels] + rng.normal(0, 20, shape)
-    return np.clip(image, 0, 255).astype(np.uint8), boundaries, fluid_mask
-
-
-DUKE_SHAPE = (96, 112)
-
-
-def synth_duke(out: Path, seed: int = 0, scans_per_subject: int = 2) -> Path:
-    """The per-B-scan layout of the shared Duke copy, subjects 01-10 split 6/2/2."""
-    from .oct import DUKE_SUBJECT_SPLITS
-
-    rng = np.random.default_rng(seed)
-    _mark(out, "Duke DME (per B-scan)", seed)
-    for split, subjects in DUKE_SUBJECT_SPLITS.items():
-        for subject in subjects:
-            for number in range(scans_per_subject):
-                image, boundaries, fluid = oct_scan(DUKE_SHAPE, rng)
-                name = f"Subject_{subject:02d}_{number:02d}.png"
-                write_image(out / split / "images" / name, image)
-                write_image(out / split / "labels" / name, label_map_from_boundaries(boundaries, DUKE_SHAPE[0], fluid))
-    return out
-
-
-def synth_duke_mat(out: Path, seed: int = 0, scans: int = 5, annotated: tuple[int, ...] = (1, 3)) -> Path:
-    """Official per-subject .mat files: images H x W x scans, manualLayers1 8 x W x scans (1-based
-    rows, NaN outside the annotated scans and columns), manualFluid1 H x W x scans."""
-    rng = np.random.default_rng(seed)
-    _mark(out, "Duke DME (.mat)", seed)
-    height, width = DUKE_SHAPE
-    for subject in range(1, 11):
-        images = np.zeros((height, width, scans), np.uint8)
-        layers = np.full((len(DUKE_BOUNDARIES), width, scans), np.nan)
-        fluid = np.zeros((height, width, scans), np.uint8)
-        for s in range(scans):
-            image, boundaries, fluid_mask = oct_scan(DUKE_SHAPE, rng)
-            images[:, :, s] = image
-            if s in annotated:
-                layers[:, 10:-10, s] = np.ceil(boundaries[:, 10:-10]) + 1
-                fluid[:, 10:-10, s] = fluid_mask[:, 10:-10]
-        savemat(out / f"Subject_{subject:02d}.mat", {"images": images, "manualLayers1": layers, "manualFluid1": fluid}, do_compression=True)
-    return out
-
-
-def synth_oct_csv(out: Path, seed: int = 0, per_split: int = 2) -> Path:
-    rng = np.random.default_rng(seed)
-    _mark(out, "OCT boundaries (CSV)", seed)
-    for split in ("train", "val", "test"):
-        for number in range(per_split):
-            image, boundaries, _ = oct_scan(DUKE_SHAPE, rng, fluid=False)
-            write_image(out / split / "images" / f"scan_{number:02d}.png", image)
-            (out / split / "boundaries").mkdir(parents=True, exist_ok=True)
-            np.savetxt(out / split / "boundaries" / f"scan_{number:02d}.csv", np.ceil(boundaries), delimiter=",", fmt="%.1f")
-    return out
-
-
-# --- the user's own folder ---------------------------------------------------------------------
-
 def synth_folder(out: Path, seed: int = 0, count: int = 6, size: int = 96) -> Path:
     """``images/*.png`` and ``masks/*.png`` (0/255) of bright blobs on a textured background."""
     rng = np.random.default_rng(seed)
-    _mark(out, "image folder", seed)
+    mark_synthetic(out, "image folder", seed)
     rows, cols = np.mgrid[:size, :size]
     for number in range(count):
         mask = np.zeros((size, size), bool)

@@ -59,6 +59,11 @@ def normalize(image: np.ndarray) -> np.ndarray:
     return scaled * 3.2 - 1.6
 
 
+def denormalize(image: np.ndarray) -> np.ndarray:
+    """:func:`normalize`'s inverse, to show a network input: float32 in [0, 1]."""
+    return np.clip((image.astype(np.float32) + 1.6) / 3.2, 0, 1)
+
+
 def resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray:
     """Resize (H, W[, C]) to ``size`` = (height, width); nearest neighbour for masks."""
     if array.shape[:2] == tuple(size):

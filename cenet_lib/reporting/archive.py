@@ -5,11 +5,10 @@ executed notebooks, each run's settings, log and scores, provenance), except wei
 checkpoints: they are large, and a run's results do not need them. The archive says its size and
 refuses to stand past ``max_mib`` (a batch GPU job returns files of at most 16 MiB)::
 
-    python -m cenet_lib.reporting.archive results --out results.tar.gz --max-mib 16
+    cenet archive results --out results.tar.gz --max-mib 16
 """
 from __future__ import annotations
 
-import argparse
 import tarfile
 from pathlib import Path
 
@@ -48,20 +47,3 @@ def write_archive(results: str | Path, out: str | Path, max_mib: float = DEFAULT
                               "Archive fewer sections, or raise --max-mib where the transfer allows it.")
     return f"Wrote {out}: {len(files)} files, {mib:.2f} MiB (no weights)"
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="the results folder, e.g. results")
-    parser.add_argument("--out", type=Path, required=True, help="the .tar.gz to write")
-    parser.add_argument("--max-mib", type=float, default=DEFAULT_MAX_MIB, help="fail past this size (default 16)")
-    args = parser.parse_args(argv)
-    try:
-        print(write_archive(args.results, args.out, args.max_mib))
-    except (ArchiveTooLarge, FileNotFoundError) as error:
-        print(error, file=__import__("sys").stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,7 +1,6 @@
-"""Figures like the paper's: sample results (Fig. 5-7) and training-loss curves (Fig. 8).
-
-Sample-result figures show dataset images, so they are written on each run and never committed;
-loss curves hold no image data. Importing this module leaves matplotlib's backend alone, so plots
+"""Figures of numbers: training-loss curves (Fig. 8), training and validation curves, per-image
+score distributions beside the paper's values, and the colours and legends of label maps. They hold
+no image data (figures of images: :mod:`.image_figures`). Importing this module leaves matplotlib's backend alone, so plots
 keep showing inline in Jupyter; without a display matplotlib itself falls back to Agg.
 """
 from __future__ import annotations
@@ -11,8 +10,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+
+from .sections import Section
+
+#: The smallest text on a figure, in points: legible at JupyterLab's default width.
+TITLE_POINTS = 10
 
 
 def show_labels(axis, label_map: np.ndarray, classes: int) -> None:
@@ -37,55 +42,6 @@ def plot_losses(axis, logs: dict[str, pd.DataFrame]) -> None:
     axis.legend(fontsize=8)
 
 
-def _show(axis, array: np.ndarray, labels: bool, classes: int) -> None:
-    if labels:
-        show_labels(axis, array, classes)
-    elif array.ndim == 3 and array.shape[2] == 3:
-        axis.imshow(array)
-    elif array.dtype.kind == "f":  # a probability map: black 0, white 1, whatever its range
-        axis.imshow(np.squeeze(array), cmap="gray", vmin=0, vmax=1)
-    else:
-        axis.imshow(np.squeeze(array), cmap="gray")
-    axis.set_xticks([])
-    axis.set_yticks([])
-
-
-def sample_results(
-    images: list[np.ndarray],
-    predictions: dict[str, list[np.ndarray]],
-    references: list[np.ndarray],
-    path: Path,
-    title: str,
-    classes: int = 1,
-    class_names: tuple[str, ...] | None = None,
-) -> Path:
-    """One row per image: the image, each model's prediction (a probability map, or a label map for
-    several classes) and the ground truth, as in Figs. 5-7; a colour bar for the probabilities, a
-    legend of the classes for label maps."""
-    columns = ["image", *predictions, "ground truth"]
-    labels = classes > 1
-    figure, axes = plt.subplots(len(images), len(columns), figsize=(2.4 * len(columns) + 1.2, 2.4 * len(images)), squeeze=False)
-    for row, image in enumerate(images):
-        _show(axes[row, 0], image, False, classes)
-        for column, name in enumerate(predictions, start=1):
-            _show(axes[row, column], predictions[name][row], labels, classes)
-        _show(axes[row, -1], references[row], labels, classes)
-    for column, name in enumerate(columns):
-        axes[0, column].set_title(name, fontsize=9)
-    figure.suptitle(title, fontsize=10)
-    figure.tight_layout(rect=(0, 0, 1 - 1.2 / (2.4 * len(columns) + 1.2), 1))
-    if labels:
-        class_legend(figure, classes, class_names, loc="center right")
-    else:
-        bar = figure.colorbar(plt.cm.ScalarMappable(cmap="gray", norm=plt.Normalize(0, 1)), ax=axes[:, 1:].ravel().tolist(),
-                              fraction=0.02, pad=0.02)
-        bar.set_label("probability of the foreground (ground truth: 1)", fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
-
-
 def loss_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
     """Training loss per epoch of several runs on one plot (Fig. 8 compares pretrained and scratch)."""
     figure, axis = plt.subplots(figsize=(6.5, 4))
@@ -96,3 +52,52 @@ def loss_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def training_curves(logs: dict[str, pd.DataFrame], validation: str, label: str, title: str) -> Figure:
+    """Each row's training loss per epoch and, where its dataset has a validation split, the
+    ``validation`` score (a ``val_*`` column of its log, the paper's ``label``) at the epochs it was computed."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    plot_losses(left, logs)
+    left.set_title("training loss")
+    for name, log in logs.items():
+        if validation in log:
+            scored = log.dropna(subset=[validation])
+            right.plot(scored["epoch"], scored[validation], marker="o", label=name)
+    right.set(xlabel="epoch", ylabel=label, title=f"{label} on the validation split, no TTA")
+    if right.lines:
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+        right.grid(alpha=0.3)
+        right.legend(fontsize=7)
+    else:
+        right.text(0.5, 0.5, "this dataset has no validation split", ha="center", va="center", transform=right.transAxes)
+        right.set_xticks([])
+        right.set_yticks([])
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def score_distributions(per_image: pd.DataFrame, long: pd.DataFrame, section: Section, title: str) -> Figure:
+    """Per-image scores of every trained row for each of the table's metrics (one dot per test
+    image and seed, a box over them), with the paper's value marked where it reports one."""
+    metrics = list(section.metrics.items())
+    methods = [row.method for row in section.rows if row.method in set(per_image["method"])]
+    figure, axes = plt.subplots(1, len(metrics), figsize=(max(5, 1.2 * len(methods)) * len(metrics), 4.2), squeeze=False)
+    rng = np.random.default_rng(0)
+    for axis, (label, column) in zip(axes[0], metrics, strict=True):
+        values = [per_image.loc[per_image["method"] == method, column].dropna().to_numpy() for method in methods]
+        axis.boxplot(values, showfliers=False, widths=0.5)
+        for k, points in enumerate(values, start=1):
+            axis.scatter(k + rng.uniform(-0.15, 0.15, points.size), points, s=8, alpha=0.6, color="tab:blue")
+        paper = [long.loc[(long["method"] == method) & (long["metric"] == label), "paper_mean"] for method in methods]
+        marked = [(k, float(p.iloc[0])) for k, p in enumerate(paper, start=1) if len(p) and not np.isnan(p.iloc[0])]
+        if marked:
+            axis.scatter(*zip(*marked, strict=True), marker="D", s=40, color="tab:red", zorder=3, label="paper")
+            axis.legend(fontsize=7, scatterpoints=1)
+        axis.set_xticks(range(1, len(methods) + 1), methods, rotation=30, ha="right", fontsize=7)
+        axis.set(ylabel=label, title=f"{label} per test image")
+        axis.grid(alpha=0.3, axis="y")
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure

@@ -1,32 +1,71 @@
-"""What ``./run_all.sh`` will run for each section, said before anything starts.
+"""Planning a section: which runs it asks for, where they and its outputs go, and what a person is
+told before anything starts.
 
-With the profile ``auto`` (the default of ``./run_all.sh``) a section runs the ``quick`` profile on
-its real data where the data is found, and otherwise the seconds-long ``smoke`` profile on its
-synthetic stand-in, with a line saying how to get the data: nothing runs for hours unless asked.
-Each plan names the results folder (:func:`~cenet_lib.reporting.experiments.results_dir`) and the
-expected duration (:data:`cenet_lib.config.EXPECTED_SECONDS`).
-
-    python -m cenet_lib.reporting.plan --profile auto --data-root DIR --device auto vessels lung
-
-prints one tab-separated line per section: section, profile, results folder, how to get the data
-("-" where it was found), message.
+Every trained row is a run folder under ``<results>/runs/<dataset>/``, named by what the run is
+(:meth:`~cenet_lib.config.RunConfig.run_name`), so a run two tables ask for (Tables II and VI share
+DRIVE's U-Net, Backbone and CE-Net) is one folder, trained once. Results go to :func:`results_dir`:
+``<out_root>/<profile>`` for real data, ``<out_root>/<profile>-synthetic`` for a stand-in (``smoke``
+is always synthetic and keeps ``<out_root>/smoke``), so a run on synthetic data can never
+overwrite a real-data table. With the profile ``auto`` a section runs ``quick`` on its real data
+where the data is found, and otherwise the seconds-long ``smoke`` on its synthetic stand-in, with a
+line saying how to get the data: nothing runs for hours unless asked.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from ..config import EXPECTED_SECONDS, PROFILES, RunConfig
-from ..data import READERS, dataset_dir
-from ..hardware import resolve_hardware
-from .experiments import real_data_found, results_dir
-from .sections import SECTIONS
+from ..config import RunConfig
+from ..data import READERS, DatasetError, build_reader, dataset_dir
+from ..resolved import ResolvedRun, resolve_run
+from .sections import SECTIONS, Section, section_config
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """One run a section asks for: one row with one seed, its settings and its folder. Picklable,
+    so a worker process resolves its own hardware (:meth:`resolve`)."""
+
+    section: str
+    method: str  # the row's label in the table
+    label: str  # the row, its place and its seed, for progress lines
+    profile: str
+    overrides: dict[str, Any]
+    run_dir: Path
+    samples: bool  # the row's first seed: store its sample predictions
+
+    @property
+    def seed(self) -> int:
+        return self.overrides["seed"]
+
+    def config(self) -> RunConfig:
+        return section_config(self.section, self.profile, self.overrides)
+
+    def resolve(self) -> ResolvedRun:
+        return resolve_run(self.config())
+
+
+@dataclass(frozen=True)
+class SectionRuns:
+    """A section's runs, row by row and seed by seed, and where its outputs go."""
+
+    section: Section
+    profile: str
+    synthetic: bool
+    out_dir: Path
+    common: dict[str, Any]  # the settings every run of the section shares
+    jobs: list[RunJob]
+
+    def config(self) -> RunConfig:
+        """The settings every run of the section shares (the first row's model)."""
+        return section_config(self.section.name, self.profile, self.common)
 
 
 @dataclass(frozen=True)
 class SectionPlan:
+    """What ``cenet run-all`` will do for a section, said before it starts."""
+
     section: str
     profile: str
     synthetic: bool
@@ -35,57 +74,76 @@ class SectionPlan:
     get_data: str = ""  # where the data is missing: how to get it
 
 
-def _duration(profile: str, section: str) -> str:
-    seconds = EXPECTED_SECONDS.get(profile, {}).get(section)
+def real_data_found(section: Section, data_root: str | None) -> bool:
+    try:
+        build_reader(section.dataset, "test", data_root)
+    except (DatasetError, ValueError):
+        return False
+    return True
+
+
+def results_dir(out_root: str | Path, profile: str, synthetic: bool) -> Path:
+    """``<out_root>/<profile>`` for real data, ``<out_root>/<profile>-synthetic`` for a synthetic
+    stand-in (except ``smoke``, which only ever runs on stand-ins and is not committed)."""
+    return Path(out_root) / (f"{profile}-synthetic" if synthetic and profile != "smoke" else profile)
+
+
+def run_folder(out_dir: Path, config: RunConfig) -> Path:
+    """``<out_dir>/runs/<dataset>/<run name>``: named by what the run is, so every table that asks for it finds it."""
+    return out_dir / "runs" / config.identity()["dataset"] / config.run_name()
+
+
+def section_runs(
+    name: str,
+    profile: str = "smoke",
+    data_root: str | None = None,
+    device: str = "auto",
+    seeds: tuple[int, ...] = (0,),
+    out_root: str | Path = "results",
+    rows: list[str] | None = None,
+    encoder_weights: str = "random",
+    settings: dict[str, Any] | None = None,
+) -> SectionRuns:
+    """The runs section ``name`` asks for (all its rows, or the paper labels in ``rows``), each in its folder."""
+    section = SECTIONS[name]
+    synthetic = profile == "smoke" or not real_data_found(section, data_root)
+    out_dir = results_dir(out_root, profile, synthetic)
+    chosen = [row for row in section.rows if rows is None or row.method in rows]
+    if not chosen:
+        raise ValueError(f"No row of Table {section.table} is named {rows}; its rows are {[r.method for r in section.rows]}.")
+    common = {"dataset": section.dataset, "device": device, "data_root": data_root, "synthetic": synthetic, **(settings or {})}
+    jobs = []
+    for number, row in enumerate(chosen, start=1):
+        for seed in seeds:
+            # U-Net has no pretrained encoder: the paper trains it from scratch whatever the other rows use
+            overrides = {**common, "model": row.model, "loss": row.loss, "seed": seed,
+                         "encoder_weights": "random" if row.model == "unet" else encoder_weights}
+            run_dir = run_folder(out_dir, section_config(name, profile, overrides))
+            jobs.append(RunJob(name, row.method, f"{row.method} ({number}/{len(chosen)}, seed {seed})", profile, overrides,
+                               run_dir, samples=seed == seeds[0]))
+    return SectionRuns(section, profile, synthetic, out_dir, common, jobs)
+
+
+def _duration(profile: str, section: Section) -> str:
+    seconds = section.expected_seconds.get(profile)
     if seconds is None:
         return "a GPU's time (see the README)" if profile == "paper" else "unknown time"
     return f"about {seconds / 60:.0f} min on a 2-core CPU" if seconds >= 90 else f"about {seconds:.0f} s on a 2-core CPU"
 
 
-def plan_section(section: str, profile: str, data_root: str | None, out_root: str | Path) -> SectionPlan:
-    """The plan of one section: ``profile`` may be ``auto`` (see the module docstring)."""
-    dataset = SECTIONS[section].dataset
-    real = real_data_found(SECTIONS[section], data_root)
+def plan_section(name: str, profile: str, data_root: str | None, out_root: str | Path) -> SectionPlan:
+    """The plan of one section; ``profile`` may be ``auto`` (see the module docstring)."""
+    section = SECTIONS[name]
+    real = real_data_found(section, data_root)
     chosen = ("quick" if real else "smoke") if profile == "auto" else profile
     synthetic = chosen == "smoke" or not real
-    out_dir = results_dir(out_root, chosen, synthetic)
-    where = dataset_dir(dataset, READERS[dataset].folder, data_root)
+    where = dataset_dir(section.dataset, READERS[section.dataset].folder, data_root)
     if real and not synthetic:
-        message = f"{section}: {chosen} profile on the real data in {where}, {_duration(chosen, section)}"
+        message = f"{name}: {chosen} profile on the real data in {where}, {_duration(chosen, section)}"
     elif real:
-        message = f"{section}: {chosen} profile on the synthetic stand-in (asked for), {_duration(chosen, section)}"
+        message = f"{name}: {chosen} profile on the synthetic stand-in (asked for), {_duration(chosen, section)}"
     else:
-        message = (f"{section}: no real data in {where} (python -m cenet_lib.data fetch {dataset} says how to get it); "
-                   f"{chosen} profile on the synthetic stand-in, {_duration(chosen, section)}, numbers meaningless")
-    get_data = "" if real else f"python -m cenet_lib.data fetch {dataset}  (then put it in {where})"
-    return SectionPlan(section, chosen, synthetic, out_dir, message, get_data)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cenet_lib.reporting.plan", description=__doc__.splitlines()[0])
-    parser.add_argument("sections", nargs="+")
-    parser.add_argument("--profile", default="auto", choices=["auto", *PROFILES])
-    parser.add_argument("--data-root", default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", default="results")
-    args = parser.parse_args(argv)
-    unknown = [name for name in args.sections if name not in SECTIONS]
-    if unknown:
-        print(f"error: unknown section(s) {', '.join(unknown)}; choose from {' '.join(SECTIONS)}.", file=sys.stderr)
-        return 2
-    if args.data_root is not None and not Path(args.data_root).is_dir():
-        print(f"error: the data root {args.data_root} does not exist.", file=sys.stderr)
-        return 2
-    try:
-        resolve_hardware(RunConfig(device=args.device))
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for name in args.sections:
-        plan = plan_section(name, args.profile, args.data_root, args.out)
-        print("\t".join([plan.section, plan.profile, str(plan.out_dir), plan.get_data or "-", plan.message]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        message = (f"{name}: no real data in {where} (python -m cenet_lib.data fetch {section.dataset} says how to get "
+                   f"it); {chosen} profile on the synthetic stand-in, {_duration(chosen, section)}, numbers meaningless")
+    get_data = "" if real else f"python -m cenet_lib.data fetch {section.dataset}  (then put it in {where})"
+    return SectionPlan(name, chosen, synthetic, results_dir(out_root, chosen, synthetic), message, get_data)

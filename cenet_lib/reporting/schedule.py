@@ -7,20 +7,15 @@ context) runs them; each worker takes a slot that fixes its GPU (``gpus``, sever
 allowed) and its share of the CPU threads. A run two sections share (Table II's and Table VI's
 DRIVE runs) is trained once. Finished runs are skipped, interrupted ones resume from their
 checkpoint, and a failed run is reported with its error and its log while the others go on. The
-sections' tables are then written from the finished runs (:func:`~cenet_lib.reporting.experiments.run_section`
-reuses them, in seconds); a section with a failed run gets no table.
-
-    python -m cenet_lib.reporting.schedule --jobs 3 --seeds 3 --data-root DIR vessels:quick ablation:quick
-
-trains the runs only (``run_all.sh --jobs`` then runs the notebooks, which reuse them);
-``cenet section ... --jobs N`` trains them and writes the tables.
+sections' tables are then written from the finished runs (:func:`~cenet_lib.reporting.section.run_section`
+reuses them, in seconds); a section with a failed run gets no table. ``cenet section ... --jobs N``
+and ``cenet run-all --jobs N`` train this way first.
 """
 from __future__ import annotations
 
-import argparse
+import logging
 import multiprocessing
 import os
-import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -30,9 +25,12 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..config import PROFILES
-from .experiments import RunJob, run_finished, section_runs
+from ..messages import show_messages
+from .plan import RunJob, section_runs
+from .runner import finish_run, run_finished
 from .sections import SECTIONS
+
+log = logging.getLogger(__name__)
 
 
 def run_log(job: RunJob) -> Path:
@@ -44,6 +42,7 @@ def start_worker(slots, gpus: list[str], threads: int) -> None:
     """A worker's slot: its GPU where ``gpus`` are given (before CUDA starts), its CPU threads."""
     import torch
 
+    show_messages()
     slot = slots.get()
     if gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
@@ -57,7 +56,7 @@ def _train(job: RunJob, force: bool) -> tuple[str | None, float]:
     job.run_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(run_log(job), "a") as log, redirect_stdout(log), redirect_stderr(log):
         try:
-            job.finish(force)
+            finish_run(job, force)
         except Exception as error:  # reported by the parent; the other runs go on
             traceback.print_exc()
             return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", time.perf_counter() - started
@@ -69,8 +68,8 @@ def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None 
     the failed runs' folders with their errors."""
     unique = list({job.run_dir: job for job in jobs}.values())
     pending = [job for job in unique if force or not run_finished(job.run_dir)]
-    print(f"{len(unique)} runs: {len(unique) - len(pending)} finished earlier, {len(pending)} to train with {workers} "
-          f"side by side{' on GPUs ' + ','.join(gpus) if gpus else ''}")
+    log.info("%d runs: %d finished earlier, %d to train with %d side by side%s", len(unique), len(unique) - len(pending),
+             len(pending), workers, " on GPUs " + ",".join(gpus) if gpus else "")
     if not pending:
         return {}
     context = multiprocessing.get_context("spawn")
@@ -107,38 +106,6 @@ def train_sections(profiles: dict[str, str], workers: int, gpus: list[str] | Non
     failed = {name: [job for job in jobs if job.run_dir in failures] for name, jobs in plans.items()}
     for name, jobs in failed.items():
         if jobs:
-            print(f"{name}: Table {SECTIONS[name].table} not written: {len(jobs)} of {len(plans[name])} runs failed "
-                  f"({', '.join(job.label for job in jobs)}); logs: {', '.join(str(run_log(job)) for job in jobs)}", file=sys.stderr)
+            log.error("%s: Table %s not written: %d of %d runs failed (%s); logs: %s", name, SECTIONS[name].table, len(jobs),
+                      len(plans[name]), ", ".join(job.label for job in jobs), ", ".join(str(run_log(job)) for job in jobs))
     return {name: jobs for name, jobs in failed.items() if jobs}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cenet_lib.reporting.schedule", description=__doc__.splitlines()[0])
-    parser.add_argument("sections", nargs="+", metavar="SECTION:PROFILE", help="e.g. vessels:quick")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--gpus", default="", help="comma-separated GPU ids; workers take them in turn")
-    parser.add_argument("--data-root", default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--encoder-weights", default="random")
-    parser.add_argument("--out", default="results")
-    parser.add_argument("--force", action="store_true")
-    parser.add_argument("--failed", type=Path, default=None, help="write the names of the sections with a failed run here")
-    args = parser.parse_args(argv)
-    profiles = {}
-    for item in args.sections:
-        name, _, profile = item.partition(":")
-        if name not in SECTIONS or profile not in PROFILES:
-            print(f"error: {item}: expected SECTION:PROFILE with a section of {' '.join(SECTIONS)} and a profile of "
-                  f"{' '.join(PROFILES)}.", file=sys.stderr)
-            return 2
-        profiles[name] = profile
-    failed = train_sections(profiles, args.jobs, [gpu for gpu in args.gpus.split(",") if gpu], args.force,
-                            tuple(range(args.seeds)), data_root=args.data_root, device=args.device, out_root=args.out,
-                            encoder_weights=args.encoder_weights)
-    if args.failed is not None:
-        args.failed.write_text("".join(f"{name}\n" for name in failed))
-    return 1 if failed else 0
-
-if __name__ == "__main__":
-    sys.exit(main())
