@@ -28,8 +28,8 @@ from cenet_lib.config import load_config  # noqa: E402
 from cenet_lib.hardware import resolve_hardware  # noqa: E402
 from cenet_lib.losses import build_loss  # noqa: E402
 from cenet_lib.models import build_model  # noqa: E402
-from cenet_lib.provenance import provenance  # noqa: E402
 from cenet_lib.optim import make_optimizer  # noqa: E402
+from cenet_lib.provenance import provenance  # noqa: E402
 
 
 def measure(threads: int, repeats: int) -> dict:

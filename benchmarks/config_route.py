@@ -65,7 +65,13 @@ def trace_route(run_name: str) -> list[tuple[str, str]]:
     def tracer(frame, event, arg):
         callee = frame.f_globals.get("__name__", "")
         caller = frame.f_back.f_globals.get("__name__", "") if frame.f_back else ""
-        if event == "call" and callee.startswith("cenet_lib") and caller.startswith("cenet_lib") and caller != callee and carries(frame):
+        if (
+            event == "call"
+            and callee.startswith("cenet_lib")
+            and caller.startswith("cenet_lib")
+            and caller != callee
+            and carries(frame)
+        ):
             route.append((caller, callee))
         return None
 

@@ -35,8 +35,16 @@ def measure(name: str, folder: Path) -> list[dict]:
     for route, export in (("onnx", lambda: export_onnx(model, folder / f"{name}.onnx")),
                           ("pt2 (448x448)", lambda: export_program(model, folder / f"{name}.pt2", (448, 448)))):
         report = export()
-        rows.append({"model": name, "route": route, "seconds": round(report.seconds, 2), "MiB": round(report.bytes / 2**20, 1),
-                     "max_difference": max(report.max_difference.values()), "checked_at": ", ".join(report.max_difference)})
+        rows.append(
+            {
+                "model": name,
+                "route": route,
+                "seconds": round(report.seconds, 2),
+                "MiB": round(report.bytes / 2**20, 1),
+                "max_difference": max(report.max_difference.values()),
+                "checked_at": ", ".join(report.max_difference),
+            }
+        )
     started = time.perf_counter()
     saved = save_pretrained(model, folder / f"{name}-folder", InputPolicy())
     seconds = time.perf_counter() - started

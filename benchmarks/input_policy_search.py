@@ -35,7 +35,8 @@ With ``--tile`` the prediction cost of step 1 and the learning curve use tiles o
 ``--flips horizontal`` trains with left-right flips only (``cenet_lib.data.transforms.FLIPS``);
 ``--cost-only`` stops after step 2 and writes
 ``input_policy_<section>[_resize][_tiled][_horizontal-flips]_budget.{csv,md}``: the steps a
-section's rows get at a size already chosen, the number a section's ``settings`` take (``cenet_lib/reporting/sections.py``).
+section's rows get at a size already chosen, the number a section's ``settings`` take
+(``cenet_lib/reporting/sections.py``).
 
 Writes ``benchmarks/results/input_policy_<section>[_resize][_tiled][_horizontal-flips].{csv,md,png}``:
 the cost, the steps and the validation score reached for each size, and the curves. The measurement
@@ -73,8 +74,14 @@ from cenet_lib.training import train  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results")
 #: The validation score each section is judged by, and whether higher is better.
-VALIDATION_SCORE = {"vessels": ("val_fov_auc", True), "ablation": ("val_fov_auc", True), "oct": ("val_boundary_overall", False),
-                    "lung": ("val_overlap_error", False), "optic_disc": ("val_overlap_error", False), "cells": ("val_v_rand", True)}
+VALIDATION_SCORE = {
+    "vessels": ("val_fov_auc", True),
+    "ablation": ("val_fov_auc", True),
+    "oct": ("val_boundary_overall", False),
+    "lung": ("val_overlap_error", False),
+    "optic_disc": ("val_overlap_error", False),
+    "cells": ("val_v_rand", True),
+}
 
 
 def seconds_per_step(model_name: str, config, policy: InputPolicy, train_images: int, steps: int = 40) -> float:
@@ -82,8 +89,15 @@ def seconds_per_step(model_name: str, config, policy: InputPolicy, train_images:
     optimizer) at ``policy``'s input size: ``steps`` steps of real training (rounded up to whole epochs,
     and at least two of ``train_images`` images), the first epoch left out as warm-up."""
     steps = max(steps, 2 * math.ceil(train_images / config.batch_size))
-    trial = dataclasses.replace(config, model=model_name, input_policy=policy.kind, input_size=policy.size, tile_size=None,
-                                steps=steps, checkpoint_seconds=math.inf)
+    trial = dataclasses.replace(
+        config,
+        model=model_name,
+        input_policy=policy.kind,
+        input_size=policy.size,
+        tile_size=None,
+        steps=steps,
+        checkpoint_seconds=math.inf,
+    )
     with tempfile.TemporaryDirectory() as run_dir:
         train(trial, run_dir)
         log = pd.read_csv(Path(run_dir) / "log.csv")
@@ -118,10 +132,16 @@ def main() -> None:
     parser.add_argument("--flips", default="dihedral", choices=list(FLIPS),
                         help="the flips training draws from and TTA averages (transforms.FLIPS)")
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the section's rows (30 min)")
-    parser.add_argument("--val-holdout", type=int, default=4, help="training images held out where there is no val split")
+    parser.add_argument(
+        "--val-holdout", type=int, default=4, help="training images held out where there is no val split"
+    )
     parser.add_argument("--every", type=float, default=30.0, help="seconds between validations")
-    parser.add_argument("--tile", action="store_true", help="predict in tiles of the crop size (cost and learning curve)")
-    parser.add_argument("--overhead", type=float, default=60.0, help="seconds a row spends outside training steps and testing")
+    parser.add_argument(
+        "--tile", action="store_true", help="predict in tiles of the crop size (cost and learning curve)"
+    )
+    parser.add_argument(
+        "--overhead", type=float, default=60.0, help="seconds a row spends outside training steps and testing"
+    )
     parser.add_argument("--cost-only", action="store_true", help="measure costs and steps, train nothing")
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
@@ -143,13 +163,20 @@ def main() -> None:
         policy = InputPolicy(args.policy, size, tile=size if args.tile else None, flips=FLIPS[args.flips])
         models = sorted({row.model for row in section.rows})
         step_cost = {model: seconds_per_step(model, base, policy, len(train_reader)) for model in models}
-        predict_cost = {model: seconds_per_test_image(model, test_reader, policy, resolve_hardware(base).amp) for model in models}
+        predict_cost = {
+            model: seconds_per_test_image(model, test_reader, policy, resolve_hardware(base).amp) for model in models
+        }
         # every row counts, also two rows of one model (CE-Net with Dice and with CE in Table V)
         evaluation = len(test_reader) * sum(predict_cost[row.model] for row in section.rows)
         steps = steps_within_budget(args.budget, evaluation, args.overhead,
                                     [step_cost[row.model] for row in section.rows], epoch_steps)
-        costs = {args.policy: f"{size[0]}x{size[1]}", "tiled": args.tile, "steps": steps, "evaluation_s": round(evaluation),
-                 **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()}}
+        costs = {
+            args.policy: f"{size[0]}x{size[1]}",
+            "tiled": args.tile,
+            "steps": steps,
+            "evaluation_s": round(evaluation),
+            **{f"s_per_step_{k}": round(v, 3) for k, v in step_cost.items()},
+        }
         if args.cost_only:
             rows.append(costs)
             print(costs, flush=True)
@@ -168,7 +195,13 @@ def main() -> None:
             final = {}
             modes = (("whole", None), ("tiled", size)) if args.policy == "crop" else (("whole", None),)
             for mode, tile in modes:
-                table, _ = evaluate(model, val_reader, InputPolicy(args.policy, size, tile=tile), tta=False, amp=resolve_hardware(config).amp)
+                table, _ = evaluate(
+                    model,
+                    val_reader,
+                    InputPolicy(args.policy, size, tile=tile),
+                    tta=False,
+                    amp=resolve_hardware(config).amp,
+                )
                 final[f"final_{score}_{mode}"] = float(summarize(table).loc[score.removeprefix("val_"), "mean"])
         curve = log.dropna(subset=[score])[["step", score]]
         curves[f"{args.policy} {size[0]}x{size[1]}"] = curve
@@ -184,26 +217,40 @@ def main() -> None:
     table = pd.DataFrame(rows)
     table.to_csv(stem.with_suffix(".csv"), index=False)
     hardware = resolve_hardware(base)
-    header = (f"# Input policy {'budget' if args.cost_only else 'search'}: {args.section} (Table {section.table})\n\n"
-              f"Device: {device_description(hardware.device)}, precision {'bf16 autocast' if hardware.amp else 'fp32'}; "
-              f"commit {git_commit()}; budget {args.budget:.0f} s for {len(section.rows)} rows ({args.overhead:.0f} s a row "
-              f"outside steps and testing), test images predicted {'in tiles of the crop size' if args.tile else 'whole'}; "
-              f"training flips: {args.flips} ({len(FLIPS[args.flips])})")
+    header = (
+        f"# Input policy {'budget' if args.cost_only else 'search'}: {args.section} (Table {section.table})\n\n"
+        f"Device: {device_description(hardware.device)}, precision {'bf16 autocast' if hardware.amp else 'fp32'}; "
+        f"commit {git_commit()}; budget {args.budget:.0f} s for {len(section.rows)} rows ({args.overhead:.0f} s a row "
+        f"outside steps and testing), test images predicted {'in tiles of the crop size' if args.tile else 'whole'}; "
+        f"training flips: {args.flips} ({len(FLIPS[args.flips])})"
+    )
     if args.cost_only:
         stem.with_suffix(".md").write_text(header + ".\n\n" + table.to_markdown(index=False) + "\n")
         print(f"Wrote {stem}.md and .csv")
         return
-    header += ("; validation: "
-              f"{'the dataset' + chr(39) + 's own val split' if 'val' in train_reader.splits else f'the last {args.val_holdout} training images'}; "
-              f"CE-Net from scratch, seed 0, `scratch` recipe (Adam 1e-3, poly), batch 4. The learning curve predicts "
-              f"{'in tiles' if args.tile else 'whole images'}; "
-              + ("`final_*_whole` and `final_*_tiled` score the final model both ways (tiles of the crop size, overlap 0.5, no TTA).\n\n"
-                 if args.policy == "crop" else "`final_*_whole` scores the final model (no TTA).\n\n"))
+    validation = f"the last {args.val_holdout} training images"
+    if "val" in train_reader.splits:
+        validation = "the dataset's own val split"
+    header += (
+        f"; validation: {validation}; "
+        f"CE-Net from scratch, seed 0, `scratch` recipe (Adam 1e-3, poly), batch 4. The learning curve predicts "
+        f"{'in tiles' if args.tile else 'whole images'}; "
+        + (
+            "`final_*_whole` and `final_*_tiled` score the final model both ways (tiles of the crop size, overlap "
+            "0.5, no TTA).\n\n"
+            if args.policy == "crop"
+            else "`final_*_whole` scores the final model (no TTA).\n\n"
+        )
+    )
     stem.with_suffix(".md").write_text(header + table.to_markdown(index=False) + "\n")
     figure, axis = plt.subplots(figsize=(6, 4))
     for label, curve in curves.items():
         axis.plot(curve["step"], curve[score], marker="o", label=label)
-    axis.set(xlabel="training step", ylabel=score.replace("val_", "validation "), title=f"{args.section}: CE-Net, {args.policy} policy")
+    axis.set(
+        xlabel="training step",
+        ylabel=score.replace("val_", "validation "),
+        title=f"{args.section}: CE-Net, {args.policy} policy",
+    )
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()

@@ -57,20 +57,36 @@ def main() -> None:
     reader = make_reader(config, split)
     rows = []
     for size in args.sizes:
-        scores = pd.DataFrame([reader.task.score(oracle_probabilities(sample.mask, size, reader.num_classes), sample, 0.5)
-                               for sample in reader])
-        rows.append({"resize": f"{size[0]}x{size[1]}", "images": len(scores),
-                     **{column: round(float(scores[column].mean()), 3) for column in scores if column.startswith("boundary_")}})
+        scores = pd.DataFrame(
+            [
+                reader.task.score(oracle_probabilities(sample.mask, size, reader.num_classes), sample, 0.5)
+                for sample in reader
+            ]
+        )
+        rows.append(
+            {
+                "resize": f"{size[0]}x{size[1]}",
+                "images": len(scores),
+                **{
+                    column: round(float(scores[column].mean()), 3)
+                    for column in scores
+                    if column.startswith("boundary_")
+                },
+            }
+        )
         print(rows[-1], flush=True)
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / f"resize_floor_{args.section}"
     table = pd.DataFrame(rows)
     table.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".md").write_text(
-        f"# The resize policy's floor: {args.section} (Table {section.table}), {reader.name} (real data), {split} split\n\n"
+        f"# The resize policy's floor: {args.section} (Table {section.table}), {reader.name} (real data), {split} "
+        "split\n\n"
         f"A perfect network at the resized size (the training targets, resized by nearest neighbour, "
         f"brought back bilinearly), scored at native size with the table's metric (pixels); commit {git_commit()}.\n\n"
-        + table.to_markdown(index=False) + "\n")
+        + table.to_markdown(index=False)
+        + "\n"
+    )
     print(f"Wrote {stem}.md and .csv")
 
 

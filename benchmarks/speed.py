@@ -54,10 +54,10 @@ from cenet_lib.data import Augmentation, DatasetError, SegmentationDataset, buil
 from cenet_lib.hardware import Hardware, resolve_hardware
 from cenet_lib.losses import build_loss
 from cenet_lib.models import build_model, list_models
+from cenet_lib.optim import make_optimizer
 from cenet_lib.provenance import device_description, git_commit
 from cenet_lib.reporting.sections import section_config
 from cenet_lib.runs import run_evaluation
-from cenet_lib.optim import make_optimizer
 from cenet_lib.tta import predict_probabilities
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -187,10 +187,16 @@ def model_row(name: str, size: int, config: RunConfig, hardware: Hardware, repea
 
     train_rate = TRAIN_BATCH / train_seconds
     return {
-        "model": name, "size": size, "parameters": parameters, "forward_gflops": round(forward_counter.get_total_flops() / 1e9, 1),
-        "train_images_per_s": train_rate, "train_tflops": train_counter.get_total_flops() * train_rate / 1e12,
-        "infer_images_per_s": TRAIN_BATCH / infer_seconds, "tta_images_per_s": 1 / tta_seconds,
-        "train_peak_mb": peak(train_memory), "tta_peak_mb": peak(tta_memory),
+        "model": name,
+        "size": size,
+        "parameters": parameters,
+        "forward_gflops": round(forward_counter.get_total_flops() / 1e9, 1),
+        "train_images_per_s": train_rate,
+        "train_tflops": train_counter.get_total_flops() * train_rate / 1e12,
+        "infer_images_per_s": TRAIN_BATCH / infer_seconds,
+        "tta_images_per_s": 1 / tta_seconds,
+        "train_peak_mb": peak(train_memory),
+        "tta_peak_mb": peak(tta_memory),
     }
 
 
@@ -221,9 +227,17 @@ def data_pipeline(data_root: str | None, size: int, train_rate: float) -> pd.Dat
             for index in range(len(dataset)):
                 dataset[index]
             rates.append(len(dataset) / (time.perf_counter() - start))
-        rows.append({"dataset": name + (" (synthetic)" if reader.synthetic else ""), "images": len(dataset), "size": size,
-                     "cold_samples_per_s": rates[0], "warm_samples_per_s": rates[1],
-                     "cenet_train_images_per_s": train_rate, "workers_needed": math.ceil(train_rate / rates[1])})
+        rows.append(
+            {
+                "dataset": name + (" (synthetic)" if reader.synthetic else ""),
+                "images": len(dataset),
+                "size": size,
+                "cold_samples_per_s": rates[0],
+                "warm_samples_per_s": rates[1],
+                "cenet_train_images_per_s": train_rate,
+                "workers_needed": math.ceil(train_rate / rates[1]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -285,10 +299,14 @@ def main() -> None:
 
     header = (
         f"Benchmark on {device_description(hardware.device)}, {platform.processor() or platform.machine()}; "
-        f"{'bf16 autocast' if hardware.amp else 'fp32'}, {'channels_last' if hardware.channels_last else 'contiguous'}; "
-        f"torch {torch.__version__}, torchvision {torchvision.__version__}, segmentation_models_pytorch {smp.__version__}; "
-        f"{'torch.compile; ' if args.compile else ''}commit {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
-        f"median of {args.repeats} after a warm-up; matrix-product rate of this device in that precision: {peak_tflops:.2f} TFLOP/s"
+        f"{'bf16 autocast' if hardware.amp else 'fp32'}, "
+        f"{'channels_last' if hardware.channels_last else 'contiguous'}; "
+        f"torch {torch.__version__}, torchvision {torchvision.__version__}, segmentation_models_pytorch "
+        f"{smp.__version__}; "
+        f"{'torch.compile; ' if args.compile else ''}commit {git_commit()}; "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
+        f"median of {args.repeats} after a warm-up; matrix-product rate of this device in that precision: "
+        f"{peak_tflops:.2f} TFLOP/s"
     )
     print(header, flush=True)
     rows = []
@@ -305,18 +323,33 @@ def main() -> None:
     wall = run_all_times(args.results)
 
     sections = [
-        header, "",
-        f"## Models (training at batch {TRAIN_BATCH}; `_vs_peer`: our throughput / the peer's at the same size)", "",
-        markdown(table), "",
-        "## Data pipeline (one loader worker, augmented; cold: files decoded, warm: decoded images cached)", "", markdown(pipeline, 1), "",
-        "## Scoring the DRIVE test set end to end (20 images, TTA, Table II metrics in the FOV and whole image)", "",
-        f"{evaluation:.1f} s from {args.checkpoint.relative_to(REPOSITORY) if args.checkpoint.is_relative_to(REPOSITORY) else args.checkpoint}"
-        if evaluation is not None else "not measured (no checkpoint or no DRIVE data)", "",
-        f"## run_all.sh wall time per section (from {args.results.name}/*/executed/*.done)", "", markdown(wall, 0), "",
+        header,
+        "",
+        f"## Models (training at batch {TRAIN_BATCH}; `_vs_peer`: our throughput / the peer's at the same size)",
+        "",
+        markdown(table),
+        "",
+        "## Data pipeline (one loader worker, augmented; cold: files decoded, warm: decoded images cached)",
+        "",
+        markdown(pipeline, 1),
+        "",
+        "## Scoring the DRIVE test set end to end (20 images, TTA, Table II metrics in the FOV and whole image)",
+        "",
+        f"{evaluation:.1f} s from "
+        f"{args.checkpoint.relative_to(REPOSITORY) if args.checkpoint.is_relative_to(REPOSITORY) else args.checkpoint}"
+        if evaluation is not None
+        else "not measured (no checkpoint or no DRIVE data)",
+        "",
+        f"## run_all.sh wall time per section (from {args.results.name}/*/executed/*.done)",
+        "",
+        markdown(wall, 0),
+        "",
     ]
     report = "\n".join(sections)
     print("\n" + report)
-    suffix = f"{hardware.device.type}{'_fp32' if args.fp32 else ''}{'_compile' if args.compile else ''}{'_quick' if args.quick else ''}"
+    chosen = {"fp32": args.fp32, "compile": args.compile, "quick": args.quick}
+    options = [name for name, on in chosen.items() if on]
+    suffix = "_".join([hardware.device.type, *options])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"speed_{suffix}.md").write_text(report)
     table.assign(device=device_description(hardware.device), amp=hardware.amp, channels_last=hardware.channels_last,

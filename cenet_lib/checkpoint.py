@@ -51,7 +51,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         if not (path / "model.pt").is_file():
-            raise CheckpointError(f"{path} is a folder without a model.pt: pass a finished run's folder or its model.pt.")
+            raise CheckpointError(
+                f"{path} is a folder without a model.pt: pass a finished run's folder or its model.pt."
+            )
         path = path / "model.pt"
     if not path.is_file():
         raise CheckpointError(f"Checkpoint not found: {path}")
@@ -64,7 +66,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             "`cenet train`; a file from elsewhere may be corrupt or hold objects other than tensors."
         ) from None
     if not isinstance(checkpoint, dict):
-        raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint: pass a model.pt written by `cenet train`.")
+        raise CheckpointError(
+            f"{path} holds a {type(checkpoint).__name__}, not a checkpoint: pass a model.pt written by `cenet train`."
+        )
     return checkpoint
 
 
@@ -166,13 +170,27 @@ class TrainState:
         if final:
             return {**payload, "stop_reason": self.stop_reason or "completed all epochs", "synthetic": synthetic,
                     "history": self.history}
-        state = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch, "epoch_loss": self.epoch_loss,
-                 "epoch_images": self.epoch_images, "history": self.history, "plateau": self.plateau}
-        return {**payload, "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None, "state": state, "rng": rng_state()}
+        state = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "batch_in_epoch": self.batch_in_epoch,
+            "epoch_loss": self.epoch_loss,
+            "epoch_images": self.epoch_images,
+            "history": self.history,
+            "plateau": self.plateau,
+        }
+        return {
+            **payload,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "state": state,
+            "rng": rng_state(),
+        }
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: dict[str, Any], model: nn.Module, optimizer, scheduler, source: str) -> TrainState:
+    def from_checkpoint(
+        cls, checkpoint: dict[str, Any], model: nn.Module, optimizer, scheduler, source: str
+    ) -> TrainState:
         """Restore ``checkpoint.pt`` into the model, optimizer, scheduler and random generators."""
         load_weights(model, checkpoint, source)
         optimizer.load_state_dict(checkpoint["optimizer"])

@@ -53,9 +53,13 @@ class RunConfig:
     input_policy: str = "resize"
     input_size: tuple[int, int] = (448, 448)
     input_scale: float = 1.0
-    tile_size: tuple[int, int] | None = None  # crop policy: predict in tiles of this (height, width) (None: whole images)
+    tile_size: tuple[int, int] | None = (
+        None  # crop policy: predict in tiles of this (height, width) (None: whole images)
+    )
     tile_overlap: float = 0.5
-    flips: str = "dihedral"  # training and test-time flips: "dihedral" (8, section III-A) or "horizontal" (transforms.FLIPS)
+    flips: str = (
+        "dihedral"  # training and test-time flips: "dihedral" (8, section III-A) or "horizontal" (transforms.FLIPS)
+    )
     epochs: int = 100
     steps: int | None = None  # if set, train this many optimizer steps (rounded up to whole epochs) instead
     batch_size: int = 8
@@ -84,7 +88,9 @@ class RunConfig:
     cpu_threads: int | None = None  # None: torch's default (one per core)
 
     # bookkeeping
-    checkpoint_seconds: float = 60.0  # checkpoint and validate at an epoch end this long after the last save (0: every epoch)
+    checkpoint_seconds: float = (
+        60.0  # checkpoint and validate at an epoch end this long after the last save (0: every epoch)
+    )
     checkpoint_every: int = 0  # also checkpoint every N optimizer steps (0: at epoch ends only)
     keep_weights: bool = True  # False: a section's run deletes model.pt once it is scored (smoke runs)
     max_test_images: int | None = None  # score only the first N test images (smoke runs)
@@ -98,8 +104,13 @@ class RunConfig:
         seed (:data:`NOT_IDENTITY` lists the settings left out, and why), where they differ from
         :class:`RunConfig`'s defaults, so that a setting added later leaves older runs' names as they are."""
         defaults = RunConfig().to_dict()
-        settings = {key: value for key, value in self.to_dict().items()
-                    if key not in NOT_IDENTITY and key != "seed" and (value != defaults[key] or key in ("model", "dataset", "loss"))}
+        settings = {
+            key: value
+            for key, value in self.to_dict().items()
+            if key not in NOT_IDENTITY
+            and key != "seed"
+            and (value != defaults[key] or key in ("model", "dataset", "loss"))
+        }
         settings["dataset"] = Path(self.dataset).name if Path(self.dataset).is_dir() else self.dataset
         settings["encoder_weights"] = canonical_encoder_weights(self.encoder_weights)
         return settings
@@ -191,7 +202,9 @@ def load_config(
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.")
     from_file = (yaml.safe_load(Path(yaml_file).read_text()) or {}) if yaml_file else {}
-    recipe = recipe or (overrides or {}).get("recipe") or from_file.get("recipe") or PROFILES[profile].get("recipe", "paper")
+    recipe = (
+        recipe or (overrides or {}).get("recipe") or from_file.get("recipe") or PROFILES[profile].get("recipe", "paper")
+    )
     if recipe not in RECIPES:
         raise ValueError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
     settings: dict[str, Any] = {**RECIPES[recipe], **PROFILES[profile], **(section_settings or {}), **from_file,

@@ -34,7 +34,9 @@ class Hardware:
 
     def place(self, model: torch.nn.Module) -> torch.nn.Module:
         """``model`` on this device, in this memory format."""
-        return model.to(self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        return model.to(
+            self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format
+        )
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -63,7 +65,9 @@ def _device(config: RunConfig, world_size: int) -> torch.device:
         try:
             device = torch.device(config.device)
         except RuntimeError as error:
-            raise ValueError(f"device={config.device!r} is not a device: use auto, cpu, cuda or cuda:N ({error}).") from None
+            raise ValueError(
+                f"device={config.device!r} is not a device: use auto, cpu, cuda or cuda:N ({error})."
+            ) from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device={config.device} was asked for, but this machine has no CUDA GPU; use device=auto "
                              "(the GPU where there is one) or device=cpu.")
@@ -87,5 +91,9 @@ def resolve_hardware(config: RunConfig) -> Hardware:
         torch.set_num_threads(config.cpu_threads)
     amp = config.amp if config.amp is not None else native_bf16(device)
     channels_last = config.channels_last if config.channels_last is not None else True
-    workers = config.num_workers if config.num_workers is not None else (min(4, max(0, (os.cpu_count() or 1) - 1)) if cuda else 0)
+    workers = (
+        config.num_workers
+        if config.num_workers is not None
+        else (min(4, max(0, (os.cpu_count() or 1) - 1)) if cuda else 0)
+    )
     return Hardware(device, amp, channels_last, workers, int(os.environ.get("RANK", "0")), world_size)

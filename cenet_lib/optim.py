@@ -15,7 +15,9 @@ def make_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Opt
     """SGD with momentum (the paper's recipe) or Adam, with weight decay (Eq. 3's L_reg), both with
     torch's fused kernels: one pass over all parameters instead of a chain of per-tensor operations."""
     if config.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, fused=True)
+        return torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, fused=True
+        )
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     raise ValueError(f"Unknown optimizer {config.optimizer!r}; choose sgd or adam.")
@@ -25,13 +27,19 @@ def warn_sgd_from_scratch(config: RunConfig, model: torch.nn.Module) -> None:
     """Warn when the paper's SGD recipe is about to train a ResNet-34 encoder from random weights on
     real data: the paper starts from ImageNet (section II-A, Fig. 8), and at the paper's size on
     DRIVE every such row of ``results/paper`` stayed at all background (Sen 0)."""
-    resnet_from_scratch = isinstance(getattr(model, "encoder", None), ResNet34Encoder) and is_random_init(model.encoder_weights)
+    resnet_from_scratch = isinstance(getattr(model, "encoder", None), ResNet34Encoder) and is_random_init(
+        model.encoder_weights
+    )
     if config.optimizer == "sgd" and resnet_from_scratch and not config.synthetic:
         warnings.warn(
-            f"{config.model} on {config.dataset}: SGD at lr {config.lr:g} with a ResNet-34 encoder from random weights. "
-            "With the paper's recipe from scratch, every ResNet-34 row on DRIVE stayed at all background (results/paper). "
-            "Start from ImageNet (encoder_weights=imagenet; run_all.sh --encoder-weights imagenet) or use recipe=scratch "
-            "(Adam at 1e-3).", stacklevel=2,
+            f"{config.model} on {config.dataset}: SGD at lr {config.lr:g} with a ResNet-34 encoder from random "
+            "weights. "
+            "With the paper's recipe from scratch, every ResNet-34 row on DRIVE stayed at all background "
+            "(results/paper). "
+            "Start from ImageNet (encoder_weights=imagenet; run_all.sh --encoder-weights imagenet) or use "
+            "recipe=scratch "
+            "(Adam at 1e-3).",
+            stacklevel=2,
         )
 
 

@@ -28,8 +28,10 @@ def load_predictor(path: Path) -> tuple[torch.nn.Module, InputPolicy, float, int
         model, saved = from_pretrained(path)
         return model, saved.policy(), saved.threshold, saved.in_channels
     if path.is_dir() and not (path / "model.pt").is_file():
-        raise SavedModelError(f"{path} holds neither model.pt (a finished run) nor config.json (a saved-model folder): "
-                              "pass a run folder, its model.pt, or a folder written by `cenet export RUN --format folder`.")
+        raise SavedModelError(
+            f"{path} holds neither model.pt (a finished run) nor config.json (a saved-model folder): "
+            "pass a run folder, its model.pt, or a folder written by `cenet export RUN --format folder`."
+        )
     model, checkpoint = load_trained_model(path)
     config = config_from_checkpoint(checkpoint)
     return model, InputPolicy.from_config(config), config.threshold, checkpoint["in_channels"]
@@ -42,7 +44,8 @@ def _readable_image(path: Path, channels: int, model_path: Path) -> np.ndarray:
     if found_channels != channels and not (channels == 3 and found_channels == 4):
         raise DatasetError(
             f"{path} has {found_channels} channel(s), but the model in {model_path} was trained on {channels}-channel "
-            f"images: convert the image to {'RGB' if channels == 3 else 'greyscale'} first, or use a model trained on such images."
+            f"images: convert the image to {'RGB' if channels == 3 else 'greyscale'} first, or use a model trained "
+            "on such images."
         )
     return read_image(path, channels)
 
@@ -59,7 +62,9 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
     for item in inputs:
         files += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if item.is_dir() else [item]
     if not files:
-        raise DatasetError(f"No images found in {', '.join(map(str, inputs))} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
+        raise DatasetError(
+            f"No images found in {', '.join(map(str, inputs))} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})."
+        )
     bad = {}
     for path in files:
         try:
@@ -93,7 +98,9 @@ def predict(model_path: Path, inputs: list[Path], out: Path, overlay: bool, tta:
             write_image(out / f"{path.stem}_overlay.png", blended)
         log.info("%s -> %s", path, out)
     if classes > 1:
-        log.info("Label colours in *_labels_colour.png: %s", ", ".join(f"{k} = RGB{palette[k]}" for k in range(classes)))
+        log.info(
+            "Label colours in *_labels_colour.png: %s", ", ".join(f"{k} = RGB{palette[k]}" for k in range(classes))
+        )
     for path, problem in bad.items():
         log.warning("skipped %s: %s", path, problem)
     return 1 if bad else 0
@@ -103,4 +110,6 @@ def _palette(count: int) -> list[tuple[int, int, int]]:
     """Black for label 0 (background), then matplotlib's tab10 colours."""
     import matplotlib
 
-    return [(0, 0, 0)] + [tuple(int(255 * c) for c in matplotlib.colormaps["tab10"](k % 10)[:3]) for k in range(count - 1)]
+    return [(0, 0, 0)] + [
+        tuple(int(255 * c) for c in matplotlib.colormaps["tab10"](k % 10)[:3]) for k in range(count - 1)
+    ]

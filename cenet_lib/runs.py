@@ -36,12 +36,18 @@ def evaluation_files(split: str, tta_changed: bool, tta: bool, data_root: str | 
     """The stem of an evaluation's files: ``metrics_<split>`` for the run's own settings, with a tag
     for other ones (``metrics_test_no-tta``, ``metrics_test_data-<folder>``), so that an evaluation
     with other settings never overwrites another."""
-    tags = (["tta" if tta else "no-tta"] if tta_changed else []) + ([f"data-{Path(data_root).name}"] if data_root else [])
+    tags = (["tta" if tta else "no-tta"] if tta_changed else []) + (
+        [f"data-{Path(data_root).name}"] if data_root else []
+    )
     return "_".join([f"metrics_{split}", *(["-".join(tags)] if tags else [])])
 
 
 def run_evaluation(
-    run_dir: Path, split: str = "test", tta: bool | None = None, data_root: str | None = None, device: str | None = None,
+    run_dir: Path,
+    split: str = "test",
+    tta: bool | None = None,
+    data_root: str | None = None,
+    device: str | None = None,
     dataset: str | None = None,
 ) -> dict:
     """Evaluate ``run_dir/model.pt`` on ``split``; writes per-image and summary CSVs and a JSON of
@@ -62,7 +68,9 @@ def run_evaluation(
     if run.config.max_test_images:
         reader = ReaderSubset(reader, range(min(run.config.max_test_images, len(reader))), split)
     started = time.perf_counter()
-    per_image, _ = evaluate(model, reader, run.policy, use_tta, run.config.threshold, run.hardware.device, run.hardware.amp)
+    per_image, _ = evaluate(
+        model, reader, run.policy, use_tta, run.config.threshold, run.hardware.device, run.hardware.amp
+    )
     seconds = time.perf_counter() - started
     per_image.to_csv(run_dir / f"{stem}_per_image.csv", index=False)
     summary = summarize(per_image)
@@ -71,9 +79,19 @@ def run_evaluation(
         "summary": _means(summary),
         "degenerate": one_class(per_image),  # "all background" or "all foreground" when one class everywhere
         "provenance": provenance(
-            run.hardware.device, precision=run.hardware.precision, model=config.model, dataset=run.config.dataset, split=split,
-            fold=config.fold, synthetic=reader.synthetic, profile=config.profile, recipe=config.recipe, seed=config.seed,
-            encoder_weights=checkpoint.get("encoder_weights"), tta=use_tta, **run.policy.describe(),
+            run.hardware.device,
+            precision=run.hardware.precision,
+            model=config.model,
+            dataset=run.config.dataset,
+            split=split,
+            fold=config.fold,
+            synthetic=reader.synthetic,
+            profile=config.profile,
+            recipe=config.recipe,
+            seed=config.seed,
+            encoder_weights=checkpoint.get("encoder_weights"),
+            tta=use_tta,
+            **run.policy.describe(),
             evaluation_seconds=round(seconds, 1),
         ),
     }
@@ -101,13 +119,19 @@ def model_card(run_dir: Path, checkpoint: dict, config: RunConfig, resnet_encode
     synthetic = checkpoint.get("synthetic", config.synthetic)
     weights = str(checkpoint.get("encoder_weights", ""))
     lines = [
-        f"# {config.model} trained on {Path(config.dataset).name}{' (SYNTHETIC stand-in: the scores mean nothing)' if synthetic else ''}",
+        f"# {config.model} trained on "
+        f"{Path(config.dataset).name}{' (SYNTHETIC stand-in: the scores mean nothing)' if synthetic else ''}",
         "",
-        ("CE-Net (Gu et al., IEEE TMI 2019) or one of its baselines, trained with cenet_lib. Load with "
-         "`cenet_lib.models.from_pretrained(folder)` or apply with `cenet predict FOLDER images/ --out masks/`."),
+        (
+            "CE-Net (Gu et al., IEEE TMI 2019) or one of its baselines, trained with cenet_lib. Load with "
+            "`cenet_lib.models.from_pretrained(folder)` or apply with `cenet predict FOLDER images/ --out masks/`."
+        ),
         "",
-        (f"- data: {config.dataset}{', synthetic stand-in' if synthetic else ''}; profile {config.profile}, "
-         f"recipe {config.recipe}, seed {config.seed}, {config.steps or config.epochs} {'steps' if config.steps else 'epochs'}"),
+        (
+            f"- data: {config.dataset}{', synthetic stand-in' if synthetic else ''}; profile {config.profile}, "
+            f"recipe {config.recipe}, seed {config.seed}, {config.steps or config.epochs} "
+            f"{'steps' if config.steps else 'epochs'}"
+        ),
         f"- encoder: {weights}",
     ]
     if resnet_encoder and is_random_init(weights):
@@ -129,14 +153,22 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, input_size: tuple
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"Unknown format {fmt!r} for {out}: choose one of {', '.join(EXPORT_FORMATS)}.")
     if not run_dir.exists():
-        raise FileNotFoundError(f"Run not found: {run_dir}; pass a run folder written by `cenet train` (it holds model.pt).")
+        raise FileNotFoundError(
+            f"Run not found: {run_dir}; pass a run folder written by `cenet train` (it holds model.pt)."
+        )
     model, checkpoint = load_trained_model(run_dir)
     config = config_from_checkpoint(checkpoint)
     if fmt == "folder":
         declared = getattr(READERS.get(config.dataset), "class_names", None)
         names = list(declared) if declared else None
-        save_pretrained(model, out, InputPolicy.from_config(config), config.threshold, names,
-                        model_card(run_dir, checkpoint, config, isinstance(getattr(model, "encoder", None), ResNet34Encoder)))
+        save_pretrained(
+            model,
+            out,
+            InputPolicy.from_config(config),
+            config.threshold,
+            names,
+            model_card(run_dir, checkpoint, config, isinstance(getattr(model, "encoder", None), ResNet34Encoder)),
+        )
         return f"Wrote {out}: config.json, model.safetensors and README.md (the model card)"
     if fmt == "onnx":
         return export_onnx(model, out).line()
@@ -164,19 +196,31 @@ def resumed_config(checkpoint_path: Path, overrides: dict[str, str], yaml_file: 
     wanted = load_config(saved.profile, saved.recipe, overrides={**saved.to_dict(), **given})
     differences = [f"{key}: saved {getattr(saved, key)!r}, given {getattr(wanted, key)!r}"
                    for key in saved.to_dict() if getattr(saved, key) != getattr(wanted, key)]
-    differences += [f"{key}: saved {getattr(saved, key)!r}, given {value!r}"
-                    for key, value in (("profile", profile), ("recipe", recipe)) if value and value != getattr(saved, key)]
+    differences += [
+        f"{key}: saved {getattr(saved, key)!r}, given {value!r}"
+        for key, value in (("profile", profile), ("recipe", recipe))
+        if value and value != getattr(saved, key)
+    ]
     if differences:
-        raise ValueError(f"--resume continues {checkpoint_path.parent} with its own settings; these differ: "
-                         f"{'; '.join(differences)}. Leave them out, or start a new run (--force or another --run-dir).")
+        raise ValueError(
+            f"--resume continues {checkpoint_path.parent} with its own settings; these differ: "
+            f"{'; '.join(differences)}. Leave them out, or start a new run (--force or another --run-dir)."
+        )
     changed = {key: value for key, value in overrides.items() if key in RESUME_MAY_CHANGE}
     return load_config(saved.profile, saved.recipe, overrides={**saved.to_dict(), **changed})
 
 
 
 
-def training_config(overrides: dict[str, str], run_dir: Path | None, resume: bool, force: bool, yaml_file: Path | None = None,
-                    profile: str | None = None, recipe: str | None = None) -> tuple[RunConfig, Path]:
+def training_config(
+    overrides: dict[str, str],
+    run_dir: Path | None,
+    resume: bool,
+    force: bool,
+    yaml_file: Path | None = None,
+    profile: str | None = None,
+    recipe: str | None = None,
+) -> tuple[RunConfig, Path]:
     """The configuration and folder of a ``cenet train``: a new run (``profile`` defaults to
     ``quick``), or with ``resume`` the run in ``run_dir`` with its own settings. A folder that holds
     an earlier run is refused unless ``resume`` or ``force`` says what to do with it."""
@@ -189,7 +233,10 @@ def training_config(overrides: dict[str, str], run_dir: Path | None, resume: boo
     run_dir = Path(run_dir or default_run_dir(config))
     earlier = [name for name in ("checkpoint.pt", "model.pt") if (run_dir / name).is_file()]
     if resume and not earlier:
-        raise ValueError(f"Nothing to resume in {run_dir}: it holds no checkpoint.pt or model.pt. Leave out --resume to start a new run.")
+        raise ValueError(
+            f"Nothing to resume in {run_dir}: it holds no checkpoint.pt or model.pt. Leave out --resume to start a "
+            "new run."
+        )
     if earlier and not (resume or force):
         raise ValueError(f"{run_dir} holds an earlier run ({', '.join(earlier)}): pass --resume to continue it, "
                          "--force to start over, or another --run-dir.")

@@ -1,10 +1,11 @@
 """Whole-image prediction in overlapping tiles, for images too large to go through the network at
 once, or in the context a network was trained on, as MONAI's ``sliding_window_inference`` does it:
-tiles of ``tile`` pixels (a side, or (height, width)) step by ``tile * (1 - overlap)``, the last one in each row and column flush with the image's edge; each
-tile's probabilities (with test-time augmentation when asked) are weighted by a Gaussian importance
-map (sigma = 1/8 of the tile, MONAI's ``mode="gaussian"``, nnU-Net's choice), so that the
-predictions near a tile's border, which lack context, count least (but not near a border the tile
-shares with the image); the weighted sum is divided by the summed weights.
+tiles of ``tile`` pixels (a side, or (height, width)) step by ``tile * (1 - overlap)``, the last one
+in each row and column flush with the image's edge; each tile's probabilities (with test-time
+augmentation when asked) are weighted by a Gaussian importance map (sigma = 1/8 of the tile, MONAI's
+``mode="gaussian"``, nnU-Net's choice), so that the predictions near a tile's border, which lack
+context, count least (but not near a border the tile shares with the image); the weighted sum is
+divided by the summed weights.
 
 For a network whose receptive field is smaller than the overlap the tiled probabilities equal the
 whole-image ones to within 1e-3 (tested); networks with global context (CE-Net's RMP block pools
@@ -28,13 +29,16 @@ def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
 
 
 def gaussian_importance(
-    tile: tuple[int, int], device: torch.device, flush: tuple[tuple[bool, bool], ...] = ((False, False), (False, False)),
+    tile: tuple[int, int],
+    device: torch.device,
+    flush: tuple[tuple[bool, bool], ...] = ((False, False), (False, False)),
     sigma_scale: float = 0.125,
 ) -> torch.Tensor:
     """(H, W) weights: a Gaussian centred on the tile, sigma = ``sigma_scale`` x the side, each axis'
-    profile never below 1e-4 of its peak (so that every pixel has some weight). Along a side flush with the image's edge (``flush[axis] = (start, end)``) the
-    weights stay at the peak from the centre out: there the tile sees the image's own border, as the
-    whole-image prediction does, so its predictions are not the ones to distrust."""
+    profile never below 1e-4 of its peak (so that every pixel has some weight). Along a side flush
+    with the image's edge (``flush[axis] = (start, end)``) the weights stay at the peak from the
+    centre out: there the tile sees the image's own border, as the whole-image prediction does, so
+    its predictions are not the ones to distrust."""
     axes = []
     for side, (at_start, at_end) in zip(tile, flush, strict=True):
         centre = (side - 1) / 2

@@ -35,7 +35,9 @@ def paste_crop(crop: np.ndarray, box: tuple[int, int, int, int], shape: tuple[in
     return full
 
 
-def _binary(prob: np.ndarray, mask: np.ndarray, roi: np.ndarray | None, threshold: float, prefix: str = "") -> dict[str, float]:
+def _binary(
+    prob: np.ndarray, mask: np.ndarray, roi: np.ndarray | None, threshold: float, prefix: str = ""
+) -> dict[str, float]:
     scores = metrics.binary_scores(prob, mask.astype(bool), roi, threshold)
     return {f"{prefix}{key}": value for key, value in scores.items()}
 
@@ -108,7 +110,9 @@ class CellStackTask(Task):
     def score_together(self, probs: list[np.ndarray], samples: list) -> list[dict[str, float]]:
         """Per-slice V_Rand and V_Info of the stack at the thresholds that maximise its mean
         (:func:`cenet_lib.metrics.cell_contour_scores`), with those thresholds."""
-        scores = metrics.cell_contour_scores(np.stack([p[0] for p in probs]), np.stack([s.extra["label_image"] for s in samples]))
+        scores = metrics.cell_contour_scores(
+            np.stack([p[0] for p in probs]), np.stack([s.extra["label_image"] for s in samples])
+        )
         return [
             {"v_rand": float(v_rand), "v_info": float(v_info),
              "v_rand_threshold": scores["v_rand_threshold"], "v_info_threshold": scores["v_info_threshold"]}
@@ -129,9 +133,13 @@ class LayerBoundaryTask(Task):
 
     def score(self, probs: np.ndarray, sample, threshold: float) -> dict[str, float]:
         prediction = probs.argmax(axis=0)
-        errors = metrics.boundary_errors(prediction, sample.mask, len(self.boundaries), ignore_labels=(self.ignore_label,),
-                                         pred_probs=probs)
-        row = {f"boundary_{name}": float(value) for name, value in zip(self.boundaries, errors["per_boundary"], strict=True)}
+        errors = metrics.boundary_errors(
+            prediction, sample.mask, len(self.boundaries), ignore_labels=(self.ignore_label,), pred_probs=probs
+        )
+        row = {
+            f"boundary_{name}": float(value)
+            for name, value in zip(self.boundaries, errors["per_boundary"], strict=True)
+        }
         row["boundary_overall"] = errors["overall"]
         row["boundary_missing"] = float(np.mean(errors["missing"]))
         row["pixel_accuracy"] = float((prediction == sample.mask).mean())

@@ -10,16 +10,18 @@ arguments, so a test hands in its own instead of patching this module.
 
 * ``config.yaml``: every setting, the recipe and the profile;
 * ``checkpoint.pt``: model, optimizer, scheduler, RNG states and the :class:`~cenet_lib.checkpoint.TrainState`,
-  written atomically at the end of any epoch but the last that ends ``checkpoint_seconds`` or more after the
-  start or the last save, within an epoch after any step that ends ``checkpoint_seconds`` or more
-  after the last save (so at most that much work is lost to a kill), every ``checkpoint_every``
-  steps, and when SIGINT or SIGTERM asks the run to stop (:mod:`cenet_lib.interrupts`: the step
-  finishes, the checkpoint is written, and :class:`TrainingInterrupted` says what was saved).
-  ``resume=True`` continues from it, mid-epoch included, and ends with the same weights as an
-  uninterrupted run. A run shorter than ``checkpoint_seconds`` writes none (a smoke run, for one);
-  the time rule keeps short epochs from spending their time on checkpoints. The validation scores are computed after the first and the last epoch and with every
-  epoch-end checkpoint. The checkpoint is deleted once ``model.pt`` is written: it only serves to
-  resume, and with the optimizer's state it is three times the size of the weights (350 MB for CE-Net);
+  written atomically at the end of any epoch but the last that ends ``checkpoint_seconds`` or more
+  after the start or the last save, within an epoch after any step that ends ``checkpoint_seconds``
+  or more after the last save (so at most that much work is lost to a kill), every
+  ``checkpoint_every`` steps, and when SIGINT or SIGTERM asks the run to stop
+  (:mod:`cenet_lib.interrupts`: the step finishes, the checkpoint is written, and
+  :class:`TrainingInterrupted` says what was saved). ``resume=True`` continues from it, mid-epoch
+  included, and ends with the same weights as an uninterrupted run. A run shorter than
+  ``checkpoint_seconds`` writes none (a smoke run, for one); the time rule keeps short epochs from
+  spending their time on checkpoints. The validation scores are computed after the first and the
+  last epoch and with every epoch-end checkpoint. The checkpoint is deleted once ``model.pt`` is
+  written: it only serves to resume, and with the optimizer's state it is three times the size of
+  the weights (350 MB for CE-Net);
 * ``model.pt``: the final weights with what is needed to rebuild the model, and the history. It
   exists only for a finished run: a fresh start removes an old one, and ``resume=True`` on a
   finished run returns it untouched;
@@ -43,18 +45,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .checkpoint import TrainState, load_checkpoint, save_atomic
 from .config import RunConfig
 from .data import Augmentation, SegmentationDataset
 from .data.base import Reader
+from .data.dataset import EpochBatches
 from .data.run_readers import split_readers, training_readers
 from .data.validate import check_splits
 from .evaluation import evaluate
@@ -72,30 +74,6 @@ log = logging.getLogger(__name__)
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
-
-
-class EpochBatches(Sampler):
-    """Batches of (index, epoch) pairs: the epoch's order drawn from (seed, epoch), starting after
-    ``skip`` batches when a run resumes mid-epoch. Under torchrun ``batch_size`` is per process: each
-    step takes ``batch_size x world_size`` images and each process its own share of them."""
-
-    def __init__(self, size: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
-        self.size, self.batch_size, self.seed = size, batch_size, seed
-        self.rank, self.world_size = rank, world_size
-        self.epoch, self.skip = 0, 0
-
-    def batches(self, epoch: int) -> list[list[int]]:
-        order = np.random.default_rng([self.seed, epoch]).permutation(self.size).tolist()
-        per_step = self.batch_size * self.world_size
-        steps = [order[i : i + per_step] for i in range(0, len(order), per_step)]
-        return [step[self.rank :: self.world_size] for step in steps if step[self.rank :: self.world_size]]
-
-    def __len__(self) -> int:
-        return len(self.batches(self.epoch)) - self.skip
-
-    def __iter__(self):
-        for batch in self.batches(self.epoch)[self.skip :]:
-            yield [(index, self.epoch) for index in batch]
 
 
 @dataclass
@@ -130,7 +108,9 @@ class TrainingParts:
                 "config": self.run.config.to_dict()}
 
     def checkpoint(self, state: TrainState, final: bool = False) -> dict[str, Any]:
-        return state.to_checkpoint(self.model, self.identity(), self.optimizer, self.scheduler, self.reader.synthetic, final)
+        return state.to_checkpoint(
+            self.model, self.identity(), self.optimizer, self.scheduler, self.reader.synthetic, final
+        )
 
 
 def build_parts(run: ResolvedRun, cache_dir: Path | None, model_factory: Callable[..., nn.Module],
@@ -148,10 +128,14 @@ def build_parts(run: ResolvedRun, cache_dir: Path | None, model_factory: Callabl
     steps_per_epoch = len(sampler.batches(0))
     epochs = math.ceil(config.steps / steps_per_epoch) if config.steps else config.epochs
     optimizer = make_optimizer(config, model)
-    scheduler = poly_schedule(optimizer, epochs * steps_per_epoch, config.poly_power) if config.lr_policy == "poly" else None
+    scheduler = (
+        poly_schedule(optimizer, epochs * steps_per_epoch, config.poly_power) if config.lr_policy == "poly" else None
+    )
     network = model
     if hardware.world_size > 1:
-        network = DistributedDataParallel(model, device_ids=[hardware.device] if hardware.device.type == "cuda" else None)
+        network = DistributedDataParallel(
+            model, device_ids=[hardware.device] if hardware.device.type == "cuda" else None
+        )
     if config.compile:
         network = torch.compile(network)
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=hardware.num_workers,
@@ -193,7 +177,9 @@ def train_one_epoch(parts: TrainingParts, state: TrainState, run_dir: RunDir, st
     parts.sampler.epoch, parts.sampler.skip = state.epoch, state.batch_in_epoch
     parts.model.train()
     started = time.perf_counter()
-    progress = tqdm(parts.loader, desc=f"epoch {state.epoch + 1}/{parts.epochs}", disable=not parts.main_process, leave=False)
+    progress = tqdm(
+        parts.loader, desc=f"epoch {state.epoch + 1}/{parts.epochs}", disable=not parts.main_process, leave=False
+    )
     for batch in progress:
         try:
             loss = train_step(parts, batch, state)
@@ -240,8 +226,16 @@ def end_epoch(parts: TrainingParts, state: TrainState, row: dict[str, Any], run_
     if checkpoint_due:
         save_state(parts, state, run_dir)
     run_dir.write_log(state.history)
-    log.info("%s seed %d: epoch %d/%d: loss %.4f, lr %.2e, %.0f s", config.model, config.seed, state.epoch, parts.epochs,
-             row["train_loss"], row["lr"], row["seconds"])
+    log.info(
+        "%s seed %d: epoch %d/%d: loss %.4f, lr %.2e, %.0f s",
+        config.model,
+        config.seed,
+        state.epoch,
+        parts.epochs,
+        row["train_loss"],
+        row["lr"],
+        row["seconds"],
+    )
 
 
 def save_state(parts: TrainingParts, state: TrainState, run_dir: RunDir, final: bool = False) -> None:
@@ -285,8 +279,9 @@ def train(
     if parts.main_process:
         folder.remove_partial_writes()
     if resume and folder.resumable:
-        state = TrainState.from_checkpoint(load_checkpoint(folder.checkpoint), parts.model, parts.optimizer, parts.scheduler,
-                                           str(folder.checkpoint))
+        state = TrainState.from_checkpoint(
+            load_checkpoint(folder.checkpoint), parts.model, parts.optimizer, parts.scheduler, str(folder.checkpoint)
+        )
         if parts.main_process:
             log.info("Resuming %s at epoch %d, step %d.", folder.path, state.epoch + 1, state.step)
     elif parts.main_process:

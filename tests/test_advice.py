@@ -10,9 +10,14 @@ from PIL import Image
 
 import cenet_lib.training as training
 from cenet_lib.cli import main as cenet
-from cenet_lib.data.__main__ import main as data_command
+from cenet_lib.cli import main as cenet_main
 
 SIZE = 40
+
+
+def data_command(argv: list[str]) -> int:
+    """``python -m cenet_lib.data ARGV``, which is ``cenet data ARGV``."""
+    return cenet_main(["data", *argv])
 
 
 def write(path: Path, array: np.ndarray) -> None:
@@ -20,8 +25,12 @@ def write(path: Path, array: np.ndarray) -> None:
     Image.fromarray(array).save(path)
 
 
-def pair(root: Path, name: str, images: str = "images", masks: str = "masks", mask_name: str | None = None, grey=False) -> None:
-    picture = np.random.default_rng(len(name)).integers(0, 255, (SIZE, SIZE) if grey else (SIZE, SIZE, 3)).astype(np.uint8)
+def pair(
+    root: Path, name: str, images: str = "images", masks: str = "masks", mask_name: str | None = None, grey=False
+) -> None:
+    picture = (
+        np.random.default_rng(len(name)).integers(0, 255, (SIZE, SIZE) if grey else (SIZE, SIZE, 3)).astype(np.uint8)
+    )
     mask = np.zeros((SIZE, SIZE), np.uint8)
     mask[5:20, 5:20] = 255
     write(root / images / f"{name}.png", picture)
@@ -55,12 +64,17 @@ def test_images_split_inside_images_gets_the_layout_to_move_to(tmp_path, capsys)
 def test_other_folder_names_and_suffixed_masks_get_a_hint(tmp_path, capsys):
     pair(tmp_path / "a", "case1", images="img", masks="gt")
     assert data_command(["check", str(tmp_path / "a")]) == 1
-    assert "it holds the folders gt, img: rename the images' folder to images and the masks' to masks" in capsys.readouterr().out
+    assert (
+        "it holds the folders gt, img: rename the images' folder to images and the masks' to masks"
+        in capsys.readouterr().out
+    )
     for name in ("drishtiGS_001", "drishtiGS_002"):
         pair(tmp_path / "b", name, mask_name=f"{name}-1-Disc-T")
     assert data_command(["check", str(tmp_path / "b")]) == 1
     out = capsys.readouterr().out
-    assert "carry a suffix (drishtiGS_001-1-Disc-T.png for drishtiGS_001.png): rename each to its image's name" in out, out
+    assert (
+        "carry a suffix (drishtiGS_001-1-Disc-T.png for drishtiGS_001.png): rename each to its image's name" in out
+    ), out
 
 
 def test_missing_masks_of_both_splits_are_reported_at_once(tmp_path, capsys, monkeypatch):
@@ -84,4 +98,6 @@ def test_the_channel_count_is_the_majoritys_and_the_odd_file_is_named(tmp_path, 
     out = capsys.readouterr().out
     assert f"Created a split for {tmp_path}" in out  # check says that it wrote the split file
     problems = [line for line in out.splitlines() if line.startswith("PROBLEM")]
-    assert problems and all("a_grey.png" in line and "expected an image with 3 channel(s)" in line for line in problems), problems
+    assert problems and all(
+        "a_grey.png" in line and "expected an image with 3 channel(s)" in line for line in problems
+    ), problems

@@ -5,7 +5,8 @@ import tarfile
 
 import pytest
 
-from cenet_lib.reporting.archive import ArchiveTooLarge, main, write_archive
+from cenet_lib.cli import main
+from cenet_lib.reporting.archive import ArchiveTooLarge, write_archive
 
 
 def _results(root):
@@ -41,5 +42,5 @@ def test_an_archive_past_the_limit_fails_and_is_removed(tmp_path, capsys):
     with pytest.raises(ArchiveTooLarge, match=r"over the limit of 0.1 MiB; the largest files: quick/figures/noise.png"):
         write_archive(results, tmp_path / "big.tar.gz", max_mib=0.1)
     assert not (tmp_path / "big.tar.gz").exists()
-    assert main([str(results), "--out", str(tmp_path / "big.tar.gz"), "--max-mib", "0.1"]) == 1
+    assert main(["archive", str(results), "--out", str(tmp_path / "big.tar.gz"), "--max-mib", "0.1"]) == 1
     assert "over the limit" in capsys.readouterr().err

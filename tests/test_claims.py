@@ -22,7 +22,9 @@ CLAIM = Claim("II", "CE-Net", "U-Net", "fov_auc", "AUC (FOV)", True, "test")
 ERROR_CLAIM = Claim("I", "CE-Net", "U-Net", "overlap_error", "overlap error", False, "test")
 
 
-def scores(better_shift: float, noise: float = 0.01, images: int = 20, seeds: int = 1, column: str = "fov_auc", seed: int = 0):
+def scores(
+    better_shift: float, noise: float = 0.01, images: int = 20, seeds: int = 1, column: str = "fov_auc", seed: int = 0
+):
     """Per-image scores of U-Net and CE-Net on the same images; CE-Net shifted by ``better_shift``."""
     rng = np.random.default_rng(seed)
     base = rng.uniform(0.85, 0.95, images)
@@ -52,7 +54,9 @@ def test_reversed_order_is_contradicted():
 
 
 def test_lower_is_better_scores_are_signed_the_paper_s_way():
-    d = paired_differences(scores(-0.05, noise=0.005, column="overlap_error"), ERROR_CLAIM)  # CE-Net has the lower error
+    d = paired_differences(
+        scores(-0.05, noise=0.005, column="overlap_error"), ERROR_CLAIM
+    )  # CE-Net has the lower error
     assert (d > 0).all()
 
 
@@ -87,9 +91,19 @@ def test_ledger_files_and_not_run_tables(tmp_path):
     tables = tmp_path / "tables"
     tables.mkdir()
     frame = scores(0.05, seeds=3)
-    frame.assign(fov_sensitivity=frame["fov_auc"], fov_accuracy=frame["fov_auc"]).to_csv(tables / "table_II_per_image.csv", index=False)
-    (tables / "table_II.json").write_text(json.dumps({"dataset": "DRIVE (real), test split", "encoder_weights": "scratch",
-                                                      "profile": "quick", "seeds": [0, 1, 2]}))
+    frame.assign(fov_sensitivity=frame["fov_auc"], fov_accuracy=frame["fov_auc"]).to_csv(
+        tables / "table_II_per_image.csv", index=False
+    )
+    (tables / "table_II.json").write_text(
+        json.dumps(
+            {
+                "dataset": "DRIVE (real), test split",
+                "encoder_weights": "scratch",
+                "profile": "quick",
+                "seeds": [0, 1, 2],
+            }
+        )
+    )
     result = ledger(tmp_path)
     chosen = result[result["claim"] == "Table II: CE-Net > U-Net in AUC (FOV)"].iloc[0]
     assert chosen["verdict"] == "supported" and chosen["n_images"] == 20

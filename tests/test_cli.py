@@ -15,7 +15,9 @@ from cenet_lib.cli import main
 def trained_run(tmp_path_factory, synthetic_cache, monkeypatch_module):
     monkeypatch_module.setenv("CENET_CACHE", str(synthetic_cache))
     run = tmp_path_factory.mktemp("runs") / "smoke"
-    assert main(["train", "--dataset", "drive", "--model", "backbone", "--profile", "smoke", "--run-dir", str(run)]) == 0
+    assert (
+        main(["train", "--dataset", "drive", "--model", "backbone", "--profile", "smoke", "--run-dir", str(run)]) == 0
+    )
     yield run
     shutil.rmtree(run)
 
@@ -97,9 +99,16 @@ def test_cuda_without_a_gpu_suggests_auto_or_cpu(capsys, monkeypatch):
 
 
 def test_a_run_directory_is_never_silently_restarted(trained_run, tmp_path, capsys):
-    assert main(["train", "--dataset", "drive", "--model", "backbone", "--profile", "smoke", "--run-dir", str(trained_run)]) == 1
+    assert (
+        main(
+            ["train", "--dataset", "drive", "--model", "backbone", "--profile", "smoke", "--run-dir", str(trained_run)]
+        )
+        == 1
+    )
     assert "--resume to continue it, --force to start over" in one_line(capsys)
-    assert main(["train", "--dataset", "drive", "--profile", "smoke", "--run-dir", str(tmp_path / "new"), "--resume"]) == 1
+    assert (
+        main(["train", "--dataset", "drive", "--profile", "smoke", "--run-dir", str(tmp_path / "new"), "--resume"]) == 1
+    )
     assert "Nothing to resume" in one_line(capsys)
     assert not (tmp_path / "new").exists()
 
@@ -112,9 +121,26 @@ def test_smoke_profile_on_a_folder_of_own_images(tmp_path, capsys):
     (tmp_path / "data" / "masks").mkdir()
     for k in range(4):
         (tmp_path / f"i{k}.png").rename(tmp_path / "data" / "images" / f"i{k}.png")
-        Image.fromarray((rng.random((40, 48)) > 0.5).astype(np.uint8) * 255).save(tmp_path / "data" / "masks" / f"i{k}.png")
+        Image.fromarray((rng.random((40, 48)) > 0.5).astype(np.uint8) * 255).save(
+            tmp_path / "data" / "masks" / f"i{k}.png"
+        )
     run = tmp_path / "run"
-    assert main(["train", "--dataset", str(tmp_path / "data"), "--model", "backbone", "--profile", "smoke", "--run-dir", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                str(tmp_path / "data"),
+                "--model",
+                "backbone",
+                "--profile",
+                "smoke",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert "SYNTHETIC" not in capsys.readouterr().out  # the folder itself, not a stand-in
 
 
@@ -192,6 +218,8 @@ def test_bad_data_stops_train_before_anything_is_built(spoil, tmp_path, capsys, 
 
 
 def test_train_takes_a_data_root_and_names_a_missing_dataset(tmp_path, capsys):
-    assert main(["train", "--dataset", "drive", "--profile", "quick", "--data-root", str(tmp_path), "--no-evaluate"]) == 1
+    assert (
+        main(["train", "--dataset", "drive", "--profile", "quick", "--data-root", str(tmp_path), "--no-evaluate"]) == 1
+    )
     err = one_line(capsys)
     assert f"folder not found: {tmp_path / 'DRIVE'}" in err

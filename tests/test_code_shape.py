@@ -16,9 +16,12 @@ def _modules() -> list[tuple[Path, ast.Module]]:
 
 
 def test_no_function_is_longer_than_60_lines():
-    long = [f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
-            for path, tree in _modules() for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > MAX_LINES]
+    long = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path, tree in _modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > MAX_LINES
+    ]
     assert not long, long
 
 
@@ -38,7 +41,9 @@ def test_only_the_readers_and_the_section_registry_branch_on_a_dataset_or_sectio
     for path, tree in _modules():
         if PACKAGE / "data" in path.parents or path in allowed:
             continue
-        found += [f"{path.relative_to(PACKAGE)}:{line} compares with {name!r}" for line, name in name_comparisons(tree, names)]
+        found += [
+            f"{path.relative_to(PACKAGE)}:{line} compares with {name!r}" for line, name in name_comparisons(tree, names)
+        ]
     assert not found, found
 
 

@@ -14,22 +14,53 @@ from cenet_lib.reporting.sections import SECTIONS, section_config
 def test_defaults_are_the_papers_recipe():
     config = RunConfig()
     assert (config.optimizer, config.lr, config.momentum, config.weight_decay) == ("sgd", 4e-3, 0.9, 1e-4)
-    assert (config.batch_size, config.epochs, config.lr_policy, config.poly_power, config.loss) == (8, 100, "poly", 0.9, "dice")
+    assert (config.batch_size, config.epochs, config.lr_policy, config.poly_power, config.loss) == (
+        8,
+        100,
+        "poly",
+        0.9,
+        "dice",
+    )
     assert config.input_size == (448, 448) and config.tta
 
 
 def test_authors_recipe_and_profile_layering(tmp_path):
     authors = load_config("paper", "authors")
-    assert (authors.optimizer, authors.lr, authors.loss, authors.lr_policy, authors.epochs) == ("adam", 2e-4, "ce", "plateau", 300)
+    assert (authors.optimizer, authors.lr, authors.loss, authors.lr_policy, authors.epochs) == (
+        "adam",
+        2e-4,
+        "ce",
+        "plateau",
+        300,
+    )
     quick = load_config("quick", "authors")
-    assert quick.optimizer == "adam" and quick.lr == 2e-4 and quick.steps == PROFILES["quick"]["steps"] and quick.input_size == (256, 256)
+    assert (
+        quick.optimizer == "adam"
+        and quick.lr == 2e-4
+        and quick.steps == PROFILES["quick"]["steps"]
+        and quick.input_size == (256, 256)
+    )
     assert quick.recipe == "authors" and quick.profile == "quick"
     default_quick = load_config("quick")
-    assert default_quick.recipe == "scratch" and (default_quick.optimizer, default_quick.lr, default_quick.loss) == ("adam", 1e-3, "dice")
+    assert default_quick.recipe == "scratch" and (default_quick.optimizer, default_quick.lr, default_quick.loss) == (
+        "adam",
+        1e-3,
+        "dice",
+    )
     settings = tmp_path / "run.yaml"
     settings.write_text("lr: 0.01\nepochs: 5\n")
-    config = load_config("smoke", yaml_file=settings, overrides={"epochs": "7", "input_size": "96", "amp": "false", "weight_decay": "1e-5"})
-    assert config.weight_decay == 1e-5 and config.lr == 0.01 and config.epochs == 7 and config.input_size == (96, 96) and config.amp is False
+    config = load_config(
+        "smoke",
+        yaml_file=settings,
+        overrides={"epochs": "7", "input_size": "96", "amp": "false", "weight_decay": "1e-5"},
+    )
+    assert (
+        config.weight_decay == 1e-5
+        and config.lr == 0.01
+        and config.epochs == 7
+        and config.input_size == (96, 96)
+        and config.amp is False
+    )
 
 
 def test_bad_names_are_reported():
@@ -60,7 +91,9 @@ def test_section_settings_are_the_measured_ones():
     vessels = section_config("vessels", "quick")
     assert vessels == section_config("ablation", "quick")
     search = pd.read_csv(results / "input_policy_vessels.csv")
-    assert search.loc[search["final_val_fov_auc"].idxmax(), "crop"] == "x".join(str(side) for side in vessels.input_size)
+    assert search.loc[search["final_val_fov_auc"].idxmax(), "crop"] == "x".join(
+        str(side) for side in vessels.input_size
+    )
 
 
 def test_expected_durations_are_the_committed_runs():
@@ -71,8 +104,10 @@ def test_expected_durations_are_the_committed_runs():
     tables = Path(__file__).parents[1] / "results" / "quick" / "tables"
     timed, earlier = 0, set()
     for name, section in SECTIONS.items():
-        runs = {section_config(name, "quick", {"dataset": section.dataset, "model": row.model, "loss": row.loss}).run_name()
-                for row in section.rows}
+        runs = {
+            section_config(name, "quick", {"dataset": section.dataset, "model": row.model, "loss": row.loss}).run_name()
+            for row in section.rows
+        }
         shared, earlier = runs & earlier, earlier | runs
         meta = json.loads((tables / f"table_{section.table}.json").read_text())
         if shared or meta["wall_seconds"] < meta.get("runs_seconds", 0):

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import json
 
-from cenet_lib.data.__main__ import main
+from cenet_lib.cli import main as cenet_main
+
+
+def main(argv: list[str]) -> int:
+    """``python -m cenet_lib.data ARGV``, which is ``cenet data ARGV``."""
+    return cenet_main(["data", *argv])
 
 
 def test_status_lists_found_and_missing(synthetic_root, tmp_path, capsys):
@@ -107,3 +112,13 @@ def test_folder_messages_name_the_fix(tmp_path):
     write_image(folder / "masks" / "case1.png", np.arange(24 * 32).reshape(24, 32).astype(np.uint8))  # anti-aliased
     with pytest.raises(DatasetError, match="values other than 0/1/255.*case1.png"):
         build_reader(str(folder), "train")
+
+
+def test_python_m_cenet_lib_data_is_cenet_data():
+    import subprocess
+    import sys
+
+    alias = subprocess.run([sys.executable, "-m", "cenet_lib.data", "fetch", "drive"], capture_output=True, text=True)
+    assert alias.returncode == 0 and "Licence:" in alias.stdout
+    assert alias.stdout == subprocess.run([sys.executable, "-m", "cenet_lib", "data", "fetch", "drive"],
+                                          capture_output=True, text=True).stdout

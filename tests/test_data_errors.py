@@ -18,7 +18,10 @@ def copy_of(synthetic_root, folder, tmp_path):
 
 
 def test_missing_dataset_says_where_to_get_it(tmp_path):
-    with pytest.raises(DatasetError, match=r"(?s)drive: dataset folder not found: .*DRIVE \(python -m cenet_lib.data fetch drive.*registration"):
+    with pytest.raises(
+        DatasetError,
+        match=r"(?s)drive: dataset folder not found: .*DRIVE \(python -m cenet_lib.data fetch drive.*registration",
+    ):
         build_reader("drive", "train", tmp_path)
 
 

@@ -95,7 +95,9 @@ def test_multiclass_iou_and_dice_per_named_class_match_scikit_learn():
     mask = rng.integers(0, 3, (20, 20)).astype(np.uint8)
     prediction = np.where(rng.random((20, 20)) < 0.7, mask, rng.integers(0, 3, (20, 20))).astype(np.uint8)
     probs = np.eye(3)[prediction].transpose(2, 0, 1)
-    row = MultiClassTask(("background", "cyst", "fluid")).score(probs, Sample("x", np.zeros((20, 20, 1), np.uint8), mask), 0.5)
+    row = MultiClassTask(("background", "cyst", "fluid")).score(
+        probs, Sample("x", np.zeros((20, 20, 1), np.uint8), mask), 0.5
+    )
     jaccard = jaccard_score(mask.ravel(), prediction.ravel(), labels=[1, 2], average=None)
     f1 = f1_score(mask.ravel(), prediction.ravel(), labels=[1, 2], average=None)
     assert row["iou_cyst"] == pytest.approx(jaccard[0]) and row["iou_fluid"] == pytest.approx(jaccard[1])

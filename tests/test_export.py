@@ -28,7 +28,10 @@ def run(tmp_path_factory, synthetic_cache):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CENET_CACHE", str(synthetic_cache))
         folder = tmp_path_factory.mktemp("export") / "run"
-        assert main(["train", "--dataset", "drive", "--model", "cenet", "--profile", "smoke", "--run-dir", str(folder)]) == 0
+        assert (
+            main(["train", "--dataset", "drive", "--model", "cenet", "--profile", "smoke", "--run-dir", str(folder)])
+            == 0
+        )
         yield folder
     shutil.rmtree(folder.parent)
 
@@ -94,7 +97,10 @@ def test_predict_gives_the_same_masks_from_a_run_and_its_saved_folder(run, tmp_p
     masks = sorted(p.name for p in (tmp_path / "from_run").glob("*_mask.png"))
     assert masks and masks == sorted(p.name for p in (tmp_path / "from_folder").glob("*_mask.png"))
     for name in masks:
-        assert np.array_equal(np.asarray(Image.open(tmp_path / "from_run" / name)), np.asarray(Image.open(tmp_path / "from_folder" / name)))
+        assert np.array_equal(
+            np.asarray(Image.open(tmp_path / "from_run" / name)),
+            np.asarray(Image.open(tmp_path / "from_folder" / name)),
+        )
 
 
 def test_torch_hub_loads_every_registered_network():
@@ -113,11 +119,20 @@ def _one_line_error(capsys, argv: list[str], *expected: str) -> None:
 
 
 def test_bad_exports_say_which_file_and_the_fix(run, tmp_path, capsys):
-    _one_line_error(capsys, ["export", str(tmp_path / "nowhere"), "--format", "onnx", "--out", str(tmp_path / "a.onnx")],
-                    "Run not found", "nowhere", "cenet train")
+    _one_line_error(
+        capsys,
+        ["export", str(tmp_path / "nowhere"), "--format", "onnx", "--out", str(tmp_path / "a.onnx")],
+        "Run not found",
+        "nowhere",
+        "cenet train",
+    )
     (tmp_path / "unfinished").mkdir()
-    _one_line_error(capsys, ["export", str(tmp_path / "unfinished"), "--format", "onnx", "--out", str(tmp_path / "a.onnx")],
-                    "unfinished is a folder without a model.pt", "finished run")
+    _one_line_error(
+        capsys,
+        ["export", str(tmp_path / "unfinished"), "--format", "onnx", "--out", str(tmp_path / "a.onnx")],
+        "unfinished is a folder without a model.pt",
+        "finished run",
+    )
     _one_line_error(capsys, ["export", str(run), "--format", "onnx", "--out", str(tmp_path / "missing" / "a.onnx")],
                     "the folder", "missing does not exist", "create it")
     _one_line_error(capsys, ["export", str(run), "--format", "tflite", "--out", str(tmp_path / "a.tflite")],

@@ -71,7 +71,11 @@ def test_predict_checks_every_input_first_and_keeps_going_when_asked(folder_run,
     out = tmp_path / "out"
     assert main(["predict", str(run), str(inputs), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "2 of 6 inputs cannot be used, nothing was written" in err and "eye3.png has 1 channel(s)" in err and "eye4.png" in err
+    assert (
+        "2 of 6 inputs cannot be used, nothing was written" in err
+        and "eye3.png has 1 channel(s)" in err
+        and "eye4.png" in err
+    )
     assert not out.exists()
 
     assert main(["predict", str(run), str(inputs), "--out", str(out), "--keep-going"]) == 1

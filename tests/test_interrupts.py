@@ -51,8 +51,10 @@ def test_ctrl_c_saves_says_how_to_resume_and_resumes_identically(tmp_path, synth
     resume = shlex.split(said[0].split("resume with: ")[1])
     assert resume[:2] == ["cenet", "train"] and "--resume" in resume
     assert main([*resume[1:], "--no-evaluate"]) == 0
-    whole = train(load_config("smoke", overrides={"dataset": "lung", "model": "unet", **dict(s.split("=") for s in SETTINGS)}),
-                  tmp_path / "whole")
+    whole = train(
+        load_config("smoke", overrides={"dataset": "lung", "model": "unet", **dict(s.split("=") for s in SETTINGS)}),
+        tmp_path / "whole",
+    )
     resumed, uninterrupted = load_checkpoint(run / "model.pt"), load_checkpoint(whole)
     assert [row["epoch"] for row in resumed["history"]] == [1, 2, 3, 4]
     for key, value in uninterrupted["model"].items():

@@ -241,7 +241,9 @@ def test_stack_scoring_matches_the_fiji_logic():
 def test_a_stack_is_scored_slice_by_slice_not_in_3d():
     labels, probs = calibrated_stack(offsets=(0.0, 0.0))
     stack = cell_contour_scores(probs, labels)
-    singles = [cell_contour_scores(p, t, thresholds=[stack["v_rand_threshold"]])["v_rand"] for p, t in zip(probs, labels)]
+    singles = [
+        cell_contour_scores(p, t, thresholds=[stack["v_rand_threshold"]])["v_rand"] for p, t in zip(probs, labels)
+    ]
     np.testing.assert_allclose(stack["v_rand_per_slice"], singles)
     with pytest.raises(ValueError, match="same shape"):
         cell_contour_scores(probs[0], labels)

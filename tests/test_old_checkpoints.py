@@ -16,10 +16,30 @@ from cenet_lib.config import config_from_checkpoint, load_config
 from cenet_lib.runs import run_evaluation
 from cenet_lib.training import train
 
-CHECKPOINT_KEYS = {"model", "optimizer", "scheduler", "state", "rng", "config", "model_name", "num_classes", "in_channels",
-                   "encoder_weights"}
+CHECKPOINT_KEYS = {
+    "model",
+    "optimizer",
+    "scheduler",
+    "state",
+    "rng",
+    "config",
+    "model_name",
+    "num_classes",
+    "in_channels",
+    "encoder_weights",
+}
 STATE_KEYS = {"epoch", "step", "batch_in_epoch", "epoch_loss", "epoch_images", "history", "plateau"}
-MODEL_KEYS = {"model", "model_name", "num_classes", "in_channels", "encoder_weights", "config", "stop_reason", "synthetic", "history"}
+MODEL_KEYS = {
+    "model",
+    "model_name",
+    "num_classes",
+    "in_channels",
+    "encoder_weights",
+    "config",
+    "stop_reason",
+    "synthetic",
+    "history",
+}
 OLD_ENCODER_WEIGHTS = "scratch (random initialisation)"  # the description before "random initialisation"
 
 
@@ -66,5 +86,8 @@ def test_an_old_checkpoint_resumes_bit_identically_and_an_old_model_evaluates(tm
     legacy.update(encoder_weights=OLD_ENCODER_WEIGHTS, config={**final["config"], "encoder_weights": "scratch"})
     save_atomic(legacy, tmp_path / "legacy" / "model.pt")
     assert config_from_checkpoint(legacy).identity() == config.identity()  # the run keeps its name
-    scores = [pd.read_csv(folder / f"{run_evaluation(folder)['files']}_per_image.csv") for folder in (tmp_path / "whole", tmp_path / "legacy")]
+    scores = [
+        pd.read_csv(folder / f"{run_evaluation(folder)['files']}_per_image.csv")
+        for folder in (tmp_path / "whole", tmp_path / "legacy")
+    ]
     pd.testing.assert_frame_equal(*scores)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cenet_lib.cli import main as cenet_main
 from cenet_lib.data import READERS, PackedReader, build_reader
-from cenet_lib.data.__main__ import main as data_main
 from cenet_lib.data.base import DatasetError
 from cenet_lib.data.pack import MANIFEST, folder_mib, pack_dataset
 
@@ -20,6 +20,11 @@ PACKED = ("drive", "isbi2012", "lung", "drishti", "duke")
 #: The groups that travel to a GPU job together, each within 60 MiB (issue #27).
 GROUPS = {"drive+isbi2012+duke": ("drive", "isbi2012", "duke"), "lung": ("lung",), "drishti": ("drishti",)}
 GROUP_LIMIT_MIB = 60
+
+
+def data_main(argv: list[str]) -> int:
+    """``python -m cenet_lib.data ARGV``, which is ``cenet data ARGV``."""
+    return cenet_main(["data", *argv])
 
 
 def assert_same_value(original, packed, where: str) -> None:
@@ -38,7 +43,11 @@ def assert_same_samples(name: str, original_root: Path, packed_root: Path) -> No
         assert isinstance(packed, PackedReader) and not isinstance(original, PackedReader)
         assert packed.ids == original.ids and packed.synthetic == original.synthetic
         assert type(packed.task) is type(original.task)
-        assert (packed.num_classes, packed.in_channels, packed.class_names) == (original.num_classes, original.in_channels, original.class_names)
+        assert (packed.num_classes, packed.in_channels, packed.class_names) == (
+            original.num_classes,
+            original.in_channels,
+            original.class_names,
+        )
         for a, b in zip(original, packed):
             where = f"{name}/{split}/{a.id}"
             assert a.id == b.id
@@ -110,7 +119,12 @@ def test_pack_command_says_sizes_and_enforces_a_limit(synthetic_root, tmp_path, 
     assert data_main(["pack", "--data-root", str(synthetic_root), "--out", str(tmp_path / "a"), "drive", "duke"]) == 0
     out = capsys.readouterr().out
     assert "drive" in out and "duke" in out and "MiB in all" in out
-    assert data_main(["pack", "--data-root", str(synthetic_root), "--out", str(tmp_path / "b"), "drive", "--max-mib", "0.001"]) == 1
+    assert (
+        data_main(
+            ["pack", "--data-root", str(synthetic_root), "--out", str(tmp_path / "b"), "drive", "--max-mib", "0.001"]
+        )
+        == 1
+    )
     assert "more than --max-mib" in capsys.readouterr().err
 
 

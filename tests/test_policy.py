@@ -107,12 +107,24 @@ def test_policy_from_config_and_its_provenance():
     config = load_config("quick", overrides={"input_policy": "crop", "input_size": "[128, 256]", "input_scale": "1.0"})
     policy = InputPolicy.from_config(config)
     assert policy == InputPolicy("crop", (128, 256), 1.0, None, 0.5)
-    assert policy.describe() == {"input_policy": "crop", "crop_size": [128, 256], "input_scale": 1.0, "tile_size": None, "tile_overlap": None}
+    assert policy.describe() == {
+        "input_policy": "crop",
+        "crop_size": [128, 256],
+        "input_scale": 1.0,
+        "tile_size": None,
+        "tile_overlap": None,
+    }
     tiled = load_config("quick", overrides={"input_policy": "crop", "tile_size": "[496, 256]"})
-    assert InputPolicy.from_config(tiled).tile == (496, 256) and InputPolicy.from_config(tiled).describe()["tile_overlap"] == 0.5
+    assert (
+        InputPolicy.from_config(tiled).tile == (496, 256)
+        and InputPolicy.from_config(tiled).describe()["tile_overlap"] == 0.5
+    )
     assert load_config("quick", overrides={"tile_size": "192"}).tile_size == (192, 192)
     assert load_config("quick", overrides={"tile_size": "null"}).tile_size is None
-    assert InputPolicy.from_config(load_config("quick")).describe() == {"input_policy": "resize", "input_size": [256, 256]}
+    assert InputPolicy.from_config(load_config("quick")).describe() == {
+        "input_policy": "resize",
+        "input_size": [256, 256],
+    }
     with pytest.raises(ValueError, match="Unknown input policy"):
         InputPolicy("tile")
     horizontal = InputPolicy.from_config(load_config("quick", overrides={"flips": "horizontal"}))

@@ -18,8 +18,12 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 def run_all_environment(synthetic_cache: Path) -> dict[str, str]:
     """This interpreter's environment for run_all.sh, with the tests' synthetic stand-ins."""
-    return {**os.environ, "VIRTUAL_ENV": sys.prefix, "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
-            "CENET_CACHE": str(synthetic_cache)}
+    return {
+        **os.environ,
+        "VIRTUAL_ENV": sys.prefix,
+        "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "CENET_CACHE": str(synthetic_cache),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,10 @@ def test_run_all_succeeds_and_summarises(smoke_results):
     for section, dataset in (("optic_disc", "drishti"), ("vessels", "drive"), ("lung", "lung"), ("cells", "isbi2012"),
                              ("oct", "duke"), ("ablation", "drive")):
         assert f"{section}: done in" in first.stdout
-        assert f"{section}: no real data in " in first.stdout and f"python -m cenet_lib.data fetch {dataset}" in first.stdout
+        assert (
+            f"{section}: no real data in " in first.stdout
+            and f"python -m cenet_lib.data fetch {dataset}" in first.stdout
+        )
     assert first.stdout.count("smoke profile on the synthetic stand-in") == 6
     assert "their numbers mean nothing" in first.stdout
 
@@ -115,7 +122,9 @@ def test_finished_sections_are_not_redone(smoke_results):
 
 def test_only_without_names_and_cuda_without_a_gpu_are_refused(synthetic_cache):
     env = run_all_environment(synthetic_cache)
-    result = subprocess.run(["./run_all.sh", "--only"], cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["./run_all.sh", "--only"], cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "--only needs section names" in result.stderr
     if not __import__("torch").cuda.is_available():
         result = subprocess.run(["./run_all.sh", "--device", "cuda", "--only", "lung"], cwd=REPOSITORY, env=env,
@@ -127,9 +136,24 @@ def test_only_without_names_and_cuda_without_a_gpu_are_refused(synthetic_cache):
 def test_encoder_weights_reach_the_notebook_and_a_failure_is_reported(tmp_path, synthetic_cache):
     env = run_all_environment(synthetic_cache)
     missing = tmp_path / "resnet34.pth"
-    result = subprocess.run(["./run_all.sh", "--profile", "smoke", "--out", str(tmp_path), "--only", "lung",
-                             "--encoder-weights", str(missing)], cwd=REPOSITORY, env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [
+            "./run_all.sh",
+            "--profile",
+            "smoke",
+            "--out",
+            str(tmp_path),
+            "--only",
+            "lung",
+            "--encoder-weights",
+            str(missing),
+        ],
+        cwd=REPOSITORY,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode != 0 and "lung: FAILED" in result.stdout
     log = (tmp_path / "smoke" / "executed" / "03_lung.log").read_text()
     assert str(missing) in log  # the weights file the user named, in the error of the section's log

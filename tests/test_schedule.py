@@ -28,12 +28,16 @@ def _tables(out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_csv(tables / f"table_{name}.csv"), pd.read_csv(tables / f"table_{name}_per_image.csv")
 
 
-def test_three_jobs_write_the_tables_of_one_run_after_another(tmp_path, synthetic_cache, monkeypatch, capsys, one_thread):
+def test_three_jobs_write_the_tables_of_one_run_after_another(
+    tmp_path, synthetic_cache, monkeypatch, capsys, one_thread
+):
     monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
     sections = ["section", "vessels", "ablation", "--profile", "smoke"]
     assert cli_main([*sections, "--out", str(tmp_path / "side"), "--jobs", "3"]) == 0
     out = capsys.readouterr().out
-    assert "8 runs: 0 finished earlier, 8 to train with 3 side by side" in out  # U-Net, Backbone, CE-Net serve both tables
+    assert (
+        "8 runs: 0 finished earlier, 8 to train with 3 side by side" in out
+    )  # U-Net, Backbone, CE-Net serve both tables
     assert out.count("done vessels") + out.count("done ablation") == 8
     assert len(list((tmp_path / "side" / "smoke" / "runs" / "drive").glob("*-seed0"))) == 8
     assert cli_main([*sections, "--out", str(tmp_path / "one")]) == 0

@@ -39,15 +39,26 @@ def test_tables_ii_and_vi_train_their_shared_rows_once(tmp_path, synthetic_cache
     assert section_config("vessels", "smoke") == section_config("ablation", "smoke")
 
 
-def test_git_keeps_a_runs_record_and_a_fresh_checkout_reuses_it(tmp_path, synthetic_cache, monkeypatch, counted_training):
+def test_git_keeps_a_runs_record_and_a_fresh_checkout_reuses_it(
+    tmp_path, synthetic_cache, monkeypatch, counted_training
+):
     monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))
     first = run_section("lung", out_root=tmp_path, rows=["U-Net"])
     (run_dir,) = first.run_dirs["U-Net"]
-    record = ["config.yaml", "log.csv", "metrics_test.json", "metrics_test_per_image.csv", "predictions/index.json", "predictions/0.png"]
+    record = [
+        "config.yaml",
+        "log.csv",
+        "metrics_test.json",
+        "metrics_test_per_image.csv",
+        "predictions/index.json",
+        "predictions/0.png",
+    ]
     left_out = ["model.pt", "checkpoint.pt", "loss_curve.png"]
     repository = Path(__file__).resolve().parents[1]
     in_repository = [f"results/quick/runs/lung/{run_dir.name}/{name}" for name in record + left_out]
-    ignored = subprocess.run(["git", "check-ignore", "--no-index", *in_repository], cwd=repository, capture_output=True, text=True)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *in_repository], cwd=repository, capture_output=True, text=True
+    )
     assert ignored.stdout.split() == in_repository[len(record):]
     for path in run_dir.iterdir():  # what a fresh checkout of that record holds
         if path.is_file() and path.name not in record:
@@ -63,16 +74,31 @@ def test_git_keeps_a_runs_record_and_a_fresh_checkout_reuses_it(tmp_path, synthe
 
 def test_a_run_name_ignores_where_and_how_fast_it_runs():
     base = section_config("vessels", "quick", {"model": "cenet"})
-    same = section_config("vessels", "quick", {"model": "cenet", "device": "cpu", "cpu_threads": 1,
-                                                                   "data_root": "/elsewhere", "encoder_weights": "scratch"})
+    same = section_config(
+        "vessels",
+        "quick",
+        {"model": "cenet", "device": "cpu", "cpu_threads": 1, "data_root": "/elsewhere", "encoder_weights": "scratch"},
+    )
     assert base.run_name() == same.run_name()
     for changed in ({"seed": 1}, {"loss": "ce"}, {"steps": 100}, {"tta": False}, {"encoder_weights": "imagenet"}):
         assert section_config("vessels", "quick", {"model": "cenet", **changed}).run_name() != base.run_name()
 
 
 def _per_image(sensitivity: float, seeds: int = 1) -> pd.DataFrame:
-    return pd.DataFrame([{"seed": s, "id": f"{k}", "fov_sensitivity": sensitivity if s == 0 else 0.7,
-                          "fov_specificity": 0.98, "fov_accuracy": 0.9, "fov_auc": 0.8} for s in range(seeds) for k in range(4)])
+    return pd.DataFrame(
+        [
+            {
+                "seed": s,
+                "id": f"{k}",
+                "fov_sensitivity": sensitivity if s == 0 else 0.7,
+                "fov_specificity": 0.98,
+                "fov_accuracy": 0.9,
+                "fov_auc": 0.8,
+            }
+            for s in range(seeds)
+            for k in range(4)
+        ]
+    )
 
 
 def test_a_run_predicting_background_everywhere_is_flagged_in_its_table():

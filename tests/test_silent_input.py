@@ -58,17 +58,21 @@ def test_16_bit_images_are_refused_with_the_rule(tmp_path, monkeypatch, capsys):
     assert np.asarray(Image.open(folder / "images" / "0.png")).dtype == np.uint16  # the file is really 16-bit
     with pytest.raises(DatasetError, match=r"0.png: a 16-bit integer image \(uint16, values \d+\.\.\d+\).*8-bit PNG"):
         build_reader(str(folder), "train").load(0)
-    refuses_before_building(tmp_path, monkeypatch, capsys, folder, "problems in the data", "1.tif: a 16-bit", "0.png: a 16-bit")
-    from cenet_lib.data.__main__ import main as data_command
+    refuses_before_building(
+        tmp_path, monkeypatch, capsys, folder, "problems in the data", "1.tif: a 16-bit", "0.png: a 16-bit"
+    )
 
-    assert data_command(["check", str(folder)]) == 1
+    assert main(["data", "check", str(folder)]) == 1
     out = capsys.readouterr().out
     assert re.search(r"train +\d images \(uint16\), 1 channel\(s\), 1 class\(es\): \d problem", out), out
 
 
 def test_a_deep_file_holding_8_bit_values_reads_as_that_image(tmp_path):
     eight = folder_dataset(tmp_path / "eight")
-    deep = folder_dataset(tmp_path / "deep", image=lambda k, a: tifffile.imwrite(tmp_path / "deep" / "images" / f"{k}.tif", a.astype(np.uint16)))
+    deep = folder_dataset(
+        tmp_path / "deep",
+        image=lambda k, a: tifffile.imwrite(tmp_path / "deep" / "images" / f"{k}.tif", a.astype(np.uint16)),
+    )
     for index in range(2):
         expected, found = build_reader(str(eight), "train")[index], build_reader(str(deep), "train")[index]
         assert found.image.dtype == np.uint8 and np.array_equal(found.image, expected.image)
@@ -81,12 +85,18 @@ def test_colour_masks_are_refused_and_grey_rgb_masks_read(tmp_path, monkeypatch,
         Image.fromarray(rgb).save(tmp_path / "colour" / "masks" / f"{k}.png")
 
     folder = folder_dataset(tmp_path / "colour", mask=green)
-    with pytest.raises(DatasetError, match=r"3 colour mask\(s\) .*\(0.png, 1.png, 3.png\).*\(0, 255, 0\).*single-channel PNG"):
+    with pytest.raises(
+        DatasetError, match=r"3 colour mask\(s\) .*\(0.png, 1.png, 3.png\).*\(0, 255, 0\).*single-channel PNG"
+    ):
         build_reader(str(folder), "train")
     refuses_before_building(tmp_path, monkeypatch, capsys, folder, "colour mask", "single-channel PNG")
 
-    grey_rgb = folder_dataset(tmp_path / "grey", mask=lambda k, a: Image.fromarray(np.repeat(a[..., None] * 255, 3, 2)).save(
-        tmp_path / "grey" / "masks" / f"{k}.png"))
+    grey_rgb = folder_dataset(
+        tmp_path / "grey",
+        mask=lambda k, a: Image.fromarray(np.repeat(a[..., None] * 255, 3, 2)).save(
+            tmp_path / "grey" / "masks" / f"{k}.png"
+        ),
+    )
     grey = folder_dataset(tmp_path / "plain")
     found, expected = build_reader(str(grey_rgb), "train")[0], build_reader(str(grey), "train")[0]
     assert found.mask.any() and np.array_equal(found.mask, expected.mask)

@@ -31,7 +31,9 @@ def test_vessel_table_ours_beside_paper():
                        "whole_sensitivity": [0.8] * 3, "whole_accuracy": [0.96] * 3, "whole_auc": [0.98] * 3})
     long = build_table(section, {"CE-Net": cenet}, "DRIVE (real)", synthetic=False)
     line = long[(long["method"] == "CE-Net") & (long["metric"] == "Sen")].iloc[0]
-    assert line["ours_mean"] == pytest.approx(0.82) and line["ours_std"] == pytest.approx(np.std([0.8, 0.82, 0.84], ddof=1))
+    assert line["ours_mean"] == pytest.approx(0.82) and line["ours_std"] == pytest.approx(
+        np.std([0.8, 0.82, 0.84], ddof=1)
+    )
     assert line["paper_mean"] == pytest.approx(0.8309) and line["difference"] == pytest.approx(0.82 - 0.8309)
     assert line["status"] == "trained here" and line["n_images"] == 3 and bool(line["comparable"])
     cited = long[long["method"] == "Azzopardi"]
@@ -45,8 +47,14 @@ def test_vessel_table_ours_beside_paper():
 
 def test_seeds_are_pooled_and_their_spread_reported():
     section = SECTIONS["lung"]
-    scores = per_image({"overlap_error": [0.1, 0.2, 0.3, 0.5], "accuracy": [0.9] * 4, "sensitivity": [0.9] * 4}, [0, 0, 1, 1])
-    line = build_table(section, {"CE-Net": scores}, "lung (real)", False).query("method == 'CE-Net' and metric == 'overlap_error'").iloc[0]
+    scores = per_image(
+        {"overlap_error": [0.1, 0.2, 0.3, 0.5], "accuracy": [0.9] * 4, "sensitivity": [0.9] * 4}, [0, 0, 1, 1]
+    )
+    line = (
+        build_table(section, {"CE-Net": scores}, "lung (real)", False)
+        .query("method == 'CE-Net' and metric == 'overlap_error'")
+        .iloc[0]
+    )
     assert line["ours_mean"] == pytest.approx(0.275) and line["n_seeds"] == 2
     assert line["seed_std"] == pytest.approx(np.std([0.15, 0.4], ddof=1))
     long = build_table(section, {"CE-Net": scores}, "lung (real)", False)
@@ -89,12 +97,19 @@ def test_wide_layout_shows_only_sub_columns_that_hold_values():
     from cenet_lib.reporting import wide_layout
 
     section = SECTIONS["optic_disc"]
-    long = build_table(section, {"CE-Net": per_image({"overlap_error": [0.1, 0.2], "dice": [0.9, 0.8]})}, "DRISHTI-GS1", False)
+    long = build_table(
+        section, {"CE-Net": per_image({"overlap_error": [0.1, 0.2], "dice": [0.9, 0.8]})}, "DRISHTI-GS1", False
+    )
     columns = set(wide_layout(long).columns)
     assert ("ORIGA", "paper") in columns and ("ORIGA", "ours") not in columns
     assert ("overlap_error", "ours") in columns and ("overlap_error", "paper") not in columns
     assert not any(kind == "Δ" for _, kind in columns)  # substituted data: never a difference
-    comparable = build_table(SECTIONS["lung"], {"CE-Net": per_image({"overlap_error": [0.1], "accuracy": [0.9], "sensitivity": [0.9]})}, "lung", False)
+    comparable = build_table(
+        SECTIONS["lung"],
+        {"CE-Net": per_image({"overlap_error": [0.1], "accuracy": [0.9], "sensitivity": [0.9]})},
+        "lung",
+        False,
+    )
     assert ("overlap_error", "Δ") in set(wide_layout(comparable).columns)
 
 
@@ -106,7 +121,14 @@ def test_a_synthetic_run_cannot_overwrite_a_real_data_table(tmp_path, synthetic_
     committed = tmp_path / "quick" / "tables" / "table_III.md"
     committed.parent.mkdir(parents=True)
     committed.write_text("the committed real-data table")
-    tiny = {"steps": 1, "input_size": (64, 64), "batch_size": 2, "max_images": 2, "max_test_images": 1, "keep_weights": False}
+    tiny = {
+        "steps": 1,
+        "input_size": (64, 64),
+        "batch_size": 2,
+        "max_images": 2,
+        "max_test_images": 1,
+        "keep_weights": False,
+    }
     result = run_section("lung", profile="quick", data_root=str(tmp_path / "no-data"), out_root=tmp_path,
                          rows=["CE-Net"], settings=tiny)
     assert result.synthetic and result.out_dir == tmp_path / "quick-synthetic"

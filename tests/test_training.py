@@ -16,13 +16,14 @@ import torch
 import cenet_lib.hardware as hardware_module
 from cenet_lib.checkpoint import CheckpointError, load_checkpoint, load_trained_model, load_weights, save_atomic
 from cenet_lib.config import load_config
+from cenet_lib.data.dataset import EpochBatches
 from cenet_lib.data.run_readers import make_reader
 from cenet_lib.evaluation import evaluate
 from cenet_lib.losses import build_loss
 from cenet_lib.metrics import summarize
 from cenet_lib.models import build_model, list_models
 from cenet_lib.optim import plateau_step, warn_sgd_from_scratch
-from cenet_lib.training import EpochBatches, TrainingDiverged, train
+from cenet_lib.training import TrainingDiverged, train
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -63,7 +64,10 @@ def test_same_seed_gives_identical_weights(tmp_path, synthetic_cache):
     config, cache = tiny(synthetic_cache, model="backbone", epochs=1)
     assert_same_weights(train(config, tmp_path / "a", cache_dir=cache), train(config, tmp_path / "b", cache_dir=cache))
     first_line = (tmp_path / "a" / "config.yaml").read_text().splitlines()[0]
-    assert first_line == f"# ran with: device cpu, amp {hardware_module.native_bf16(torch.device('cpu'))}, channels_last True"
+    assert (
+        first_line
+        == f"# ran with: device cpu, amp {hardware_module.native_bf16(torch.device('cpu'))}, channels_last True"
+    )
     assert load_config("smoke", yaml_file=tmp_path / "a" / "config.yaml") == config  # a run's settings rerun it
     other, _ = tiny(synthetic_cache, model="backbone", epochs=1, seed=1)
     different = parameters(train(other, tmp_path / "c", cache_dir=cache))
@@ -74,8 +78,22 @@ def test_same_seed_gives_identical_weights(tmp_path, synthetic_cache):
 def test_resume_after_kill_mid_epoch_gives_the_same_weights(policy, tmp_path, synthetic_cache):
     settings = ["dataset=lung", "model=backbone", "input_size=64", "epochs=2", "batch_size=2", "max_images=8",
                 "checkpoint_every=1", "tta=false", "augment=true", f"input_policy={policy}"]
-    command = [sys.executable, "-m", "cenet_lib", "train", "--dataset", "lung", "--model", "backbone", "--profile", "smoke",
-               "--no-evaluate", "--run-dir", str(tmp_path / "killed"), *settings]
+    command = [
+        sys.executable,
+        "-m",
+        "cenet_lib",
+        "train",
+        "--dataset",
+        "lung",
+        "--model",
+        "backbone",
+        "--profile",
+        "smoke",
+        "--no-evaluate",
+        "--run-dir",
+        str(tmp_path / "killed"),
+        *settings,
+    ]
     env = {**os.environ, "CENET_CACHE": str(synthetic_cache)}
     process = subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = tmp_path / "killed" / "checkpoint.pt"
@@ -122,7 +140,9 @@ def test_checkpoints_when_due_and_validation_after_the_first_and_last_epoch(
     assert saves == saved_after
     history = load_checkpoint(tmp_path / "model.pt")["history"]
     assert len(history) == 4
-    assert [row["epoch"] for row in history if "val_boundary_overall" in row] == validated_after  # the Duke set has a val split
+    assert [
+        row["epoch"] for row in history if "val_boundary_overall" in row
+    ] == validated_after  # the Duke set has a val split
 
 
 def test_cuda_without_an_index_resolves_to_the_current_gpu(monkeypatch):
@@ -159,7 +179,9 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_c
     with pytest.raises(TrainingDiverged, match="nan at epoch 2.*checkpoint is kept"):
         train(config, tmp_path, cache_dir=cache, loss_factory=poisoned)
     saved = load_checkpoint(tmp_path / "checkpoint.pt")
-    assert saved["state"]["epoch"] == 1 and all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
+    assert saved["state"]["epoch"] == 1 and all(
+        torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point()
+    )
 
 
 def test_plateau_policy_halves_lr_reloads_best_and_stops():
@@ -230,7 +252,10 @@ def test_warns_when_the_papers_sgd_recipe_trains_a_resnet_encoder_from_scratch(r
 def test_checkpoint_from_data_parallel_and_mismatches(tmp_path):
     model = build_model("backbone", num_classes=2)
     wrapped = torch.nn.DataParallel(model)
-    path = save_atomic({"model": wrapped.state_dict(), "model_name": "backbone", "num_classes": 2, "in_channels": 3}, tmp_path / "dp.pt")
+    path = save_atomic(
+        {"model": wrapped.state_dict(), "model_name": "backbone", "num_classes": 2, "in_channels": 3},
+        tmp_path / "dp.pt",
+    )
     assert next(iter(wrapped.state_dict())).startswith("module.")
     loaded, _ = load_trained_model(path)
     torch.testing.assert_close(loaded.head[-1].weight, model.head[-1].weight)
@@ -283,8 +308,14 @@ def test_val_holdout_takes_the_last_training_images_as_validation(synthetic_cach
     np.testing.assert_array_equal(sample.image, full[3].image)
     np.testing.assert_array_equal(sample.mask, full[3].mask)
     assert sample.id == full.ids[3] == val_reader.ids[0]
-    assert make_reader(config, "test", cache).ids == make_reader(load_config("smoke", overrides={"dataset": "drive"}), "test", cache).ids
+    assert (
+        make_reader(config, "test", cache).ids
+        == make_reader(load_config("smoke", overrides={"dataset": "drive"}), "test", cache).ids
+    )
     with pytest.raises(ValueError, match="must leave training images"):
         make_reader(load_config("smoke", overrides={"dataset": "drive", "val_holdout": 4}), "train", cache)
     duke = load_config("smoke", overrides={"dataset": "duke", "val_holdout": 2})  # has its own val split: kept
-    assert make_reader(duke, "val", cache).ids == make_reader(load_config("smoke", overrides={"dataset": "duke"}), "val", cache).ids
+    assert (
+        make_reader(duke, "val", cache).ids
+        == make_reader(load_config("smoke", overrides={"dataset": "duke"}), "val", cache).ids
+    )

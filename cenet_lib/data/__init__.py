@@ -48,7 +48,9 @@ def build_reader(name: str, split: str = "train", data_root: str | os.PathLike |
         if is_packed(folder):
             packed = PackedReader(folder, split, **options)
             if packed.name != name:
-                raise DatasetError(f"{folder} holds a packed copy of {packed.name}, not of {name}; pack {name} into it again.")
+                raise DatasetError(
+                    f"{folder} holds a packed copy of {packed.name}, not of {name}; pack {name} into it again."
+                )
             return packed
         return READERS[name](folder, split, **options)
     if Path(name).expanduser().is_dir():

@@ -99,7 +99,9 @@ class Reader(Sequence[Sample]):
 
     def require_nonempty(self) -> None:
         if not self.ids:
-            raise DatasetError(f"{self.name}: the {self.split!r} split under {self.root} holds no images.\n{self.instructions}")
+            raise DatasetError(
+                f"{self.name}: the {self.split!r} split under {self.root} holds no images.\n{self.instructions}"
+            )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -147,7 +149,9 @@ def paired_files(images: list[Path], masks_dir: Path, mask_name, dataset: str) -
         named = "; ".join(f"{image.name} -> expected {mask}" for image, mask in missing[:3])
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         image = missing[0][0]
-        suffixed = sorted(p.name for p in masks_dir.glob(f"{image.stem}?*") if p.is_file()) if masks_dir.is_dir() else []
+        suffixed = (
+            sorted(p.name for p in masks_dir.glob(f"{image.stem}?*") if p.is_file()) if masks_dir.is_dir() else []
+        )
         hint = (f" The masks seem to carry a suffix ({suffixed[0]} for {image.name}): rename each to its image's name "
                 f"({image.stem}{Path(suffixed[0]).suffix}).") if suffixed else ""
         raise DatasetError(

@@ -114,7 +114,10 @@ def check(folder: Path) -> int:
         depths = Counter(bit_depth(image) for image, _ in reader.pairs)
         depth = ", ".join(f"{name} x{count}" if len(depths) > 1 else name for name, count in sorted(depths.items()))
         state = "ok" if not found else f"{len(found)} problem(s)"
-        print(f"{split:<6}{len(reader):>5} images ({depth}), {reader.in_channels} channel(s), {reader.num_classes} class(es): {state}")
+        print(
+            f"{split:<6}{len(reader):>5} images ({depth}), {reader.in_channels} channel(s), {reader.num_classes} "
+            f"class(es): {state}"
+        )
     for problem in dict.fromkeys(problems):
         print(f"PROBLEM: {problem}")
     if not problems:
@@ -131,7 +134,10 @@ def check_packed(folder: Path) -> int:
         reader = PackedReader(folder, split)
         found = check_reader(reader)
         problems += found
-        print(f"{split:<15}{len(reader):>5} images  {_describe(reader)}: {'ok' if not found else f'{len(found)} problem(s)'}")
+        print(
+            f"{split:<15}{len(reader):>5} images  {_describe(reader)}: "
+            f"{'ok' if not found else f'{len(found)} problem(s)'}"
+        )
     for problem in dict.fromkeys(problems):
         print(f"PROBLEM: {problem}")
     if not problems:
@@ -154,8 +160,11 @@ def pack(names: list[str], data_root: str | None, out: Path, max_mib: float | No
         total += size
     print(f"{out}: {total:.1f} MiB in all; use it as a data root (--data-root {out}).")
     if max_mib is not None and total > max_mib:
-        print(f"error: the packed copies take {total:.1f} MiB, more than --max-mib {max_mib:g}; pack fewer datasets together.",
-              file=sys.stderr)
+        print(
+            f"error: the packed copies take {total:.1f} MiB, more than --max-mib {max_mib:g}; pack fewer datasets "
+            "together.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -200,7 +209,9 @@ def split(name: str, data_root: str | None, out: Path | None) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """``cenet data ...``: the dataset commands, each with its function (``args.func``)."""
-    data = commands.add_parser("data", help="datasets: status, check a folder or packed copy, pack, synth, fetch, split")
+    data = commands.add_parser(
+        "data", help="datasets: status, check a folder or packed copy, pack, synth, fetch, split"
+    )
     sub = data.add_subparsers(dest="data_command", required=True)
     p = sub.add_parser("status", help="where each dataset was looked for, what was found, and every file checked")
     p.add_argument("--data-root", default=None)
@@ -216,7 +227,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=synth)
     p = sub.add_parser("pack", help="write compact, lossless copies of datasets: the samples the readers return")
-    p.add_argument("names", nargs="+", choices=list(READERS), metavar="NAME", help=f"one or more of {', '.join(READERS)}")
+    p.add_argument(
+        "names", nargs="+", choices=list(READERS), metavar="NAME", help=f"one or more of {', '.join(READERS)}"
+    )
     p.add_argument("--data-root", default=None, help="where the originals are (default: $CENET_DATA_ROOT or data/)")
     p.add_argument("--out", type=Path, required=True, help="the packed data root to write")
     p.add_argument("--max-mib", type=float, default=None, help="fail when the packed copies together pass this size")

@@ -1,9 +1,10 @@
-"""The PyTorch view of a reader: augmented, resized, normalised tensors, reproducible from a seed."""
+"""The PyTorch view of a reader: augmented, resized, normalised tensors, and the order of each
+epoch's batches, reproducible from a seed."""
 from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from .base import Reader
 from .policy import InputPolicy, as_policy
@@ -74,3 +75,27 @@ class SegmentationDataset(Dataset):
             "index": index,
             "id": sample.id,
         }
+
+
+class EpochBatches(Sampler):
+    """Batches of (index, epoch) pairs: the epoch's order drawn from (seed, epoch), starting after
+    ``skip`` batches when a run resumes mid-epoch. Under torchrun ``batch_size`` is per process: each
+    step takes ``batch_size x world_size`` images and each process its own share of them."""
+
+    def __init__(self, size: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.skip = 0, 0
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.size).tolist()
+        per_step = self.batch_size * self.world_size
+        steps = [order[i : i + per_step] for i in range(0, len(order), per_step)]
+        return [step[self.rank :: self.world_size] for step in steps if step[self.rank :: self.world_size]]
+
+    def __len__(self) -> int:
+        return len(self.batches(self.epoch)) - self.skip
+
+    def __iter__(self):
+        for batch in self.batches(self.epoch)[self.skip :]:
+            yield [(index, self.epoch) for index in batch]

@@ -37,7 +37,11 @@ def layout_hint(root: Path, base: Path) -> str:
                 f"and the masks of each to {root}/train/masks and {root}/test/masks")
     folders = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
     misnamed = folders and not {"images", "masks"} <= set(folders)
-    found = f"it holds the folders {', '.join(folders)}: rename the images' folder to images and the masks' to masks" if misnamed else ""
+    found = (
+        f"it holds the folders {', '.join(folders)}: rename the images' folder to images and the masks' to masks"
+        if misnamed
+        else ""
+    )
     return "; ".join(filter(None, [found, LAYOUT]))
 
 
@@ -50,7 +54,9 @@ def read_class_names(masks_dir: Path, num_classes: int) -> tuple[str, ...] | Non
             try:
                 found = json.loads(path.read_text())
             except json.JSONDecodeError as error:
-                raise DatasetError(f"{path} is not valid JSON ({error}); write a list of names, one per label.") from None
+                raise DatasetError(
+                    f"{path} is not valid JSON ({error}); write a list of names, one per label."
+                ) from None
             names = [found.get(str(k)) for k in range(len(found))] if isinstance(found, dict) else found
             break
         if (folder / "classes.txt").is_file():
@@ -61,8 +67,10 @@ def read_class_names(masks_dir: Path, num_classes: int) -> tuple[str, ...] | Non
         return None
     expected = max(2, num_classes)
     if len(names) != expected or not all(isinstance(name, str) and name for name in names):
-        raise DatasetError(f"{path} names {len(names)} classes, but the masks hold {expected} (labels 0..{expected - 1}, "
-                           "background first); give one name per label.")
+        raise DatasetError(
+            f"{path} names {len(names)} classes, but the masks hold {expected} (labels 0..{expected - 1}, "
+            "background first); give one name per label."
+        )
     return tuple(names)
 
 
@@ -79,15 +87,19 @@ class ImageFolder(Reader):
     instructions = f"A folder of your own images: {LAYOUT}."
     fetchable = False
 
-    def __init__(self, root: Path, split: str = "train", num_classes: int | None = None, split_file: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, split: str = "train", num_classes: int | None = None, split_file: Path | None = None
+    ) -> None:
         super().__init__(root, split)
         if not self.root.is_dir():
             raise DatasetMissing(f"{self.root} does not exist; check the path ({LAYOUT}).")
         base = self.root / split if (self.root / "train" / "images").is_dir() else self.root
         images = list_images(base / "images") if (base / "images").is_dir() else []
         if not images:
-            raise DatasetError(f"{self.name}: no images in {base / 'images'} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}); "
-                               f"{layout_hint(self.root, base)}.")
+            raise DatasetError(
+                f"{self.name}: no images in {base / 'images'} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}); "
+                f"{layout_hint(self.root, base)}."
+            )
         masks_dir = base / "masks"
         if not masks_dir.is_dir():
             raise DatasetError(f"{self.name}: no masks folder {masks_dir}; {layout_hint(self.root, base)}.")
@@ -97,7 +109,12 @@ class ImageFolder(Reader):
             ids = [p.stem for p in images]
             local = self.root / LOCAL_SPLIT_FILE
             if split_file is None and not local.is_file():
-                make_split_file(local, holdout_and_folds(ids, 0.2, min(5, len(ids)), seed=0) if len(ids) > 1 else {"train": ids, "test": ids})
+                make_split_file(
+                    local,
+                    holdout_and_folds(ids, 0.2, min(5, len(ids)), seed=0)
+                    if len(ids) > 1
+                    else {"train": ids, "test": ids},
+                )
                 print(f"Created a split for {self.root} (20% test, seed 0) in {local}; it will be reused.")
             chosen = set(load_split(self.name, self.root, ids, split_file)[split])
             pairs = [pair for pair in pairs if pair[0].stem in chosen]
@@ -117,8 +134,12 @@ class ImageFolder(Reader):
             except DatasetError as error:
                 colour.append((mask, str(error)))
         if colour:
-            names = ", ".join(mask.name for mask, _ in colour[:5]) + (f" and {len(colour) - 5} more" if len(colour) > 5 else "")
-            raise DatasetError(f"{len(colour)} colour mask(s) in {colour[0][0].parent} ({names}). First: {colour[0][1]}")
+            names = ", ".join(mask.name for mask, _ in colour[:5]) + (
+                f" and {len(colour) - 5} more" if len(colour) > 5 else ""
+            )
+            raise DatasetError(
+                f"{len(colour)} colour mask(s) in {colour[0][0].parent} ({names}). First: {colour[0][1]}"
+            )
         every = set().union(*values.values())
         if every <= {0, 1, 255}:
             return 1

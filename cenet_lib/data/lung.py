@@ -51,7 +51,9 @@ class LungCT(Reader):
         if not 0 <= fold < len(folds):
             raise ValueError(f"lung: fold must be in 0..{len(folds) - 1}, got {fold}.")
         held_out = set(folds[fold])
-        self.pairs = paired_files([p for p in images if (p.stem in held_out) == (split == "test")], masks_dir, lambda p: p.name, self.name)
+        self.pairs = paired_files(
+            [p for p in images if (p.stem in held_out) == (split == "test")], masks_dir, lambda p: p.name, self.name
+        )
         self.ids = [image.stem for image, _ in self.pairs]
         self.as_uint8 = as_uint8
         self.require_nonempty()
@@ -60,6 +62,8 @@ class LungCT(Reader):
         image_file, mask_file = self.pairs[index]
         hu = read_array(image_file)
         if hu.ndim != 2 or hu.dtype.kind not in "iu":
-            raise DatasetError(f"{image_file}: expected a 2D integer slice in Hounsfield units, found {hu.dtype} {hu.shape}.")
+            raise DatasetError(
+                f"{image_file}: expected a 2D integer slice in Hounsfield units, found {hu.dtype} {hu.shape}."
+            )
         image = window_hu(hu, as_uint8=self.as_uint8)[..., None]
         return check_same_size(Sample(self.ids[index], image, read_mask(mask_file)), str(image_file))

@@ -77,7 +77,9 @@ class _OCTReader(Reader):
     def _sample(self, image_id: str, image: np.ndarray, labels: np.ndarray, source: str) -> Sample:
         if labels.max() > self.num_classes - 1:
             raise DatasetError(f"{source}: label {int(labels.max())} is out of range 0..{self.num_classes - 1}.")
-        sample = Sample(image_id, image, labels, extra={"boundaries": boundaries_from_label_map(labels, self.num_boundaries)})
+        sample = Sample(
+            image_id, image, labels, extra={"boundaries": boundaries_from_label_map(labels, self.num_boundaries)}
+        )
         return check_same_size(sample, source)
 
 
@@ -127,7 +129,9 @@ class DukeDMEMat(_OCTReader):
             content = loadmat(path)
             images, layers = content["images"], content["manualLayers1"]
         except Exception as error:  # truncated, not a MAT file, or missing fields
-            raise DatasetError(f"{path}: not a Duke DME subject file with 'images' and 'manualLayers1' ({error}).") from error
+            raise DatasetError(
+                f"{path}: not a Duke DME subject file with 'images' and 'manualLayers1' ({error})."
+            ) from error
         fluid = content.get("manualFluid1")
         annotated = [s for s in range(layers.shape[2]) if np.isfinite(layers[:, :, s]).any()]
         for number, s in enumerate(annotated):

@@ -45,7 +45,9 @@ def brightest_point(image: np.ndarray, sigma_fraction: float = 0.02, margin_frac
     colour = image if image.ndim == 3 else image[..., None]
     factor = max(1, colour.shape[1] // 512)
     if factor > 1:
-        colour = cv2.resize(colour, (colour.shape[1] // factor, colour.shape[0] // factor), interpolation=cv2.INTER_AREA)
+        colour = cv2.resize(
+            colour, (colour.shape[1] // factor, colour.shape[0] // factor), interpolation=cv2.INTER_AREA
+        )
         colour = colour if colour.ndim == 3 else colour[..., None]
     grey = colour.mean(axis=2).astype(np.float32)
     smooth = cv2.GaussianBlur(grey, (0, 0), max(1.0, sigma_fraction * grey.shape[1]))
@@ -116,7 +118,9 @@ class OpticDiscFolder(Reader):
     in_channels = 3
     splits = ("train", "test")
 
-    def __init__(self, root: Path, split: str = "train", crop_size: int | None = 800, split_file: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, split: str = "train", crop_size: int | None = 800, split_file: Path | None = None
+    ) -> None:
         super().__init__(root, split)
         images = list_images(self.require_dir(self.root / "images", "images"))
         self.masks_dir = self.require_dir(self.root / "masks", "masks")
@@ -167,7 +171,9 @@ class RimOneR1(Reader):
         "masks (<id>-exp1.bmp .. <id>-exp5.bmp) in <data root>/RIM-ONE-r1/images/ with a cenet_splits.json of folds."
     )
 
-    def __init__(self, root: Path, split: str = "train", fold: int = 0, expert: int = 1, split_file: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, split: str = "train", fold: int = 0, expert: int = 1, split_file: Path | None = None
+    ) -> None:
         super().__init__(root, split)
         if not 1 <= expert <= 5:
             raise ValueError(f"rimone: expert must be 1..5, got {expert}.")

@@ -62,13 +62,17 @@ def reader_options(reader_class: type[Reader]) -> dict[str, Any]:
 def _write_field(value: Any, folder: Path, stem: str) -> dict[str, Any]:
     """Store one field of a sample losslessly; the record says how to read it back."""
     if isinstance(value, np.ndarray):
-        one_channel = value.dtype in (np.uint8, np.bool_) and (value.ndim == 2 or (value.ndim == 3 and value.shape[2] == 1))
+        one_channel = value.dtype in (np.uint8, np.bool_) and (
+            value.ndim == 2 or (value.ndim == 3 and value.shape[2] == 1)
+        )
         if value.dtype == np.uint8 and value.ndim == 3 and value.shape[2] == 3:
             name = f"{stem}.webp"
             Image.fromarray(value).save(folder / name, format="WEBP", lossless=True, quality=100, method=2)
         elif one_channel:
             name = f"{stem}.png"
-            Image.fromarray(value.reshape(value.shape[:2]).astype(np.uint8)).save(folder / name, format="PNG", optimize=True)
+            Image.fromarray(value.reshape(value.shape[:2]).astype(np.uint8)).save(
+                folder / name, format="PNG", optimize=True
+            )
         else:
             name = f"{stem}.npz"
             np.savez_compressed(folder / name, array=value)
@@ -92,7 +96,9 @@ def _read_field(record: dict[str, Any], root: Path) -> Any:
                     array = np.array(image)
             return array.reshape(record["shape"]).astype(record["dtype"], copy=False)
         except (OSError, ValueError, KeyError) as error:
-            raise DatasetError(f"{path}: cannot read this packed file ({type(error).__name__}: {error}); pack the dataset again.") from error
+            raise DatasetError(
+                f"{path}: cannot read this packed file ({type(error).__name__}: {error}); pack the dataset again."
+            ) from error
     if "none" in record:
         return None
     if "tuple" in record:
@@ -180,14 +186,19 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as error:
         raise DatasetError(f"{path}: not a readable packed-copy manifest ({error}); pack the dataset again.") from error
     name = manifest.get("dataset")
-    repack = f"pack it again from the originals: python -m cenet_lib.data pack --data-root ORIGINALS --out {Path(folder).parent} {name}"
+    repack = ("pack it again from the originals: "
+              f"python -m cenet_lib.data pack --data-root ORIGINALS --out {Path(folder).parent} {name}")
     if manifest.get("format") != PACK_FORMAT:
-        raise DatasetError(f"{folder}: a packed copy in layout {manifest.get('format')}, this code reads layout {PACK_FORMAT}; {repack}.")
+        raise DatasetError(
+            f"{folder}: a packed copy in layout {manifest.get('format')}, this code reads layout {PACK_FORMAT}; "
+            f"{repack}."
+        )
     if name not in READERS:
         raise DatasetError(f"{folder}: a packed copy of {name!r}, which this code has no reader for; {repack}.")
     if manifest.get("reader_version") != READERS[name].version:
         raise DatasetError(
-            f"{folder}: packed by version {manifest.get('reader_version')} of the {name} reader, but this code's reader is "
+            f"{folder}: packed by version {manifest.get('reader_version')} of the {name} reader, but this code's "
+            "reader is "
             f"version {READERS[name].version}, so its samples may differ; {repack}."
         )
     return manifest
@@ -206,12 +217,23 @@ class PackedReader(Reader):
 
         manifest = read_manifest(root)
         self.original = READERS[manifest["dataset"]]
-        for attribute in ("name", "folder", "num_classes", "in_channels", "splits", "class_names", "instructions", "version"):
+        for attribute in (
+            "name",
+            "folder",
+            "num_classes",
+            "in_channels",
+            "splits",
+            "class_names",
+            "instructions",
+            "version",
+        ):
             setattr(self, attribute, getattr(self.original, attribute))
         super().__init__(root, split)
         asked = {**manifest["options"], **options}
         if asked != manifest["options"]:
-            changed = ", ".join(f"{key}={value!r}" for key, value in asked.items() if manifest["options"].get(key) != value)
+            changed = ", ".join(
+                f"{key}={value!r}" for key, value in asked.items() if manifest["options"].get(key) != value
+            )
             raise DatasetError(
                 f"{self.name}: the packed copy in {root} holds the samples of the reader's defaults "
                 f"({', '.join(f'{k}={v!r}' for k, v in manifest['options'].items())}); {changed} needs the original "

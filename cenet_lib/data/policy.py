@@ -76,7 +76,9 @@ class InputPolicy:
     kind: str = "resize"  # "resize" or "crop" (module docstring)
     size: tuple[int, int] = (448, 448)  # the network input (resize) or the training crop (crop)
     scale: float = 1.0  # crop: the image is rescaled by this first (1.0 = native)
-    tile: tuple[int, int] | None = None  # crop: predict in tiles of this (height, width), an int for squares (None: whole images)
+    tile: tuple[int, int] | None = (
+        None  # crop: predict in tiles of this (height, width), an int for squares (None: whole images)
+    )
     overlap: float = 0.5  # crop: share of a tile that overlaps its neighbour
     flips: tuple[int, ...] = FLIPS["dihedral"]  # the flips training draws from and test-time augmentation averages
 
@@ -89,23 +91,36 @@ class InputPolicy:
         elif self.tile is not None:
             object.__setattr__(self, "tile", tuple(self.tile))
         if self.scale <= 0 or not 0 <= self.overlap < 1:
-            raise ValueError(f"input_scale must be positive and tile_overlap in [0, 1); got {self.scale} and {self.overlap}.")
+            raise ValueError(
+                f"input_scale must be positive and tile_overlap in [0, 1); got {self.scale} and {self.overlap}."
+            )
 
     @classmethod
     def from_config(cls, config) -> InputPolicy:
         """The policy of a :class:`cenet_lib.config.RunConfig` (its ``input_*``, ``tile_*`` and ``flips`` settings)."""
         if config.flips not in FLIPS:
             raise ValueError(f"Unknown flips {config.flips!r}; choose one of {', '.join(FLIPS)}.")
-        return cls(config.input_policy, tuple(config.input_size), config.input_scale, config.tile_size, config.tile_overlap,
-                   FLIPS[config.flips])
+        return cls(
+            config.input_policy,
+            tuple(config.input_size),
+            config.input_scale,
+            config.tile_size,
+            config.tile_overlap,
+            FLIPS[config.flips],
+        )
 
     def describe(self) -> dict[str, object]:
         """What provenance records (the flips only where they are not the paper's eight)."""
         if self.kind == "resize":
             described = {"input_policy": "resize", "input_size": list(self.size)}
         else:
-            described = {"input_policy": "crop", "crop_size": list(self.size), "input_scale": self.scale,
-                         "tile_size": list(self.tile) if self.tile else None, "tile_overlap": self.overlap if self.tile else None}
+            described = {
+                "input_policy": "crop",
+                "crop_size": list(self.size),
+                "input_scale": self.scale,
+                "tile_size": list(self.tile) if self.tile else None,
+                "tile_overlap": self.overlap if self.tile else None,
+            }
         if self.flips != FLIPS["dihedral"]:
             described["flips"] = next((name for name, flips in FLIPS.items() if flips == self.flips), list(self.flips))
         return described

@@ -32,7 +32,9 @@ def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) ->
         if "val" in reader.splits:
             return reader if split == "train" else _make_reader(config, "val", cache_dir)
         if not 0 < config.val_holdout < len(reader):
-            raise ValueError(f"val_holdout={config.val_holdout} must leave training images: the training split holds {len(reader)}.")
+            raise ValueError(
+                f"val_holdout={config.val_holdout} must leave training images: the training split holds {len(reader)}."
+            )
         cut = len(reader) - config.val_holdout
         return ReaderSubset(reader, range(cut, len(reader)) if split == "val" else range(cut), split)
     return _make_reader(config, split, cache_dir)

@@ -56,10 +56,13 @@ def load_split(dataset: str, dataset_root: Path, ids_on_disk: Sequence[str], spl
     if path is None:
         raise DatasetError(
             f"{dataset}: no split file found (looked for {', '.join(str(p) for p in candidates)}). "
-            "Write one as data/README.md describes (python -m cenet_lib.data split NAME writes it for isbi2012 and lung)."
+            "Write one as data/README.md describes (python -m cenet_lib.data split NAME writes it for isbi2012 and "
+            "lung)."
         )
     split = json.loads(path.read_text())
-    listed = set(split.get("train", [])) | set(split.get("test", [])) | {i for fold in split.get("folds", []) for i in fold}
+    listed = (
+        set(split.get("train", [])) | set(split.get("test", [])) | {i for fold in split.get("folds", []) for i in fold}
+    )
     on_disk = set(ids_on_disk)
     if listed != on_disk:
         missing, extra = sorted(listed - on_disk), sorted(on_disk - listed)

@@ -48,14 +48,23 @@ def _vessel_tree(shape: tuple[int, int], root: tuple[float, float], rng: np.rand
         y2, x2 = y + length * np.sin(angle), x + length * np.cos(angle)
         cv2.line(mask, (int(x), int(y)), (int(x2), int(y2)), 1, thickness=width)
         for turn in (-1, 1):
-            grow(y2, x2, angle + turn * rng.uniform(0.3, 0.7), length * rng.uniform(0.6, 0.8), width - 1 if rng.random() < 0.6 else width, depth - 1)
+            grow(
+                y2,
+                x2,
+                angle + turn * rng.uniform(0.3, 0.7),
+                length * rng.uniform(0.6, 0.8),
+                width - 1 if rng.random() < 0.6 else width,
+                depth - 1,
+            )
 
     for angle in rng.uniform(0, 2 * np.pi, 4):
         grow(root[0], root[1], angle, scale * 0.18, max(2, scale // 60), 5)
     return mask
 
 
-def fundus(shape: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int], int]:
+def fundus(
+    shape: tuple[int, int], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int], int]:
     """(RGB uint8 image, vessel mask 0/1, FOV mask 0/1, disc centre (row, col), disc radius)."""
     height, width = shape
     rows, cols = np.mgrid[:height, :width]
@@ -77,7 +86,9 @@ def fundus(shape: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray
     return np.clip(image, 0, 255).astype(np.uint8), vessels, fov, disc, disc_radius
 
 
-def synth_drive(out: Path, seed: int = 0, n_train: int = 4, n_test: int = 4, shape: tuple[int, int] = (136, 128)) -> Path:
+def synth_drive(
+    out: Path, seed: int = 0, n_train: int = 4, n_test: int = 4, shape: tuple[int, int] = (136, 128)
+) -> Path:
     """DRIVE layout; like the shared copy, ``training/mask`` is left out (the FOV is then derived)."""
     rng = np.random.default_rng(seed)
     mark_synthetic(out, "DRIVE", seed)
@@ -94,7 +105,9 @@ def synth_drive(out: Path, seed: int = 0, n_train: int = 4, n_test: int = 4, sha
     return out
 
 
-def _disc_soft_map(shape: tuple[int, int], centre: tuple[int, int], radius: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+def _disc_soft_map(
+    shape: tuple[int, int], centre: tuple[int, int], radius: int, rng: np.random.Generator, scale: float = 1.0
+) -> np.ndarray:
     """Soft map 0/64/128/191/255: four experts' ellipses of slightly different size."""
     rows, cols = np.mgrid[: shape[0], : shape[1]]
     votes = np.zeros(shape, np.int32)
@@ -104,7 +117,9 @@ def _disc_soft_map(shape: tuple[int, int], centre: tuple[int, int], radius: int,
     return np.array([0, 64, 128, 191, 255], np.uint8)[votes]
 
 
-def synth_drishti(out: Path, seed: int = 0, n_train: int = 3, n_test: int = 3, shape: tuple[int, int] = (240, 280)) -> Path:
+def synth_drishti(
+    out: Path, seed: int = 0, n_train: int = 3, n_test: int = 3, shape: tuple[int, int] = (240, 280)
+) -> Path:
     rng = np.random.default_rng(seed)
     mark_synthetic(out, "DRISHTI-GS1", seed)
     number = 1
@@ -130,7 +145,9 @@ def _disc_folder(out: Path, name: str, seed: int, count: int, shape: tuple[int, 
     for image_id in ids:
         image, _, _, disc, radius = fundus(shape, rng)
         write_image(out / "images" / f"{image_id}.jpg", image)
-        write_image(out / "masks" / f"{image_id}.png", (_disc_soft_map(shape, disc, radius, rng) >= 128).astype(np.uint8) * 255)
+        write_image(
+            out / "masks" / f"{image_id}.png", (_disc_soft_map(shape, disc, radius, rng) >= 128).astype(np.uint8) * 255
+        )
     make_split_file(out / LOCAL_SPLIT_FILE, holdout_and_folds(ids, 0.5, 2, seed))
     return out
 

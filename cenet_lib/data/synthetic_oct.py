@@ -12,7 +12,9 @@ from .io import write_image
 from .oct import DUKE_BOUNDARIES, label_map_from_boundaries
 
 
-def oct_scan(shape: tuple[int, int], rng: np.random.Generator, fluid: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def oct_scan(
+    shape: tuple[int, int], rng: np.random.Generator, fluid: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(uint8 B-scan, boundaries (8, W) in rows, fluid mask) with curved layered bands."""
     height, width = shape
     columns = np.arange(width) / width
@@ -65,7 +67,11 @@ def synth_duke_mat(out: Path, seed: int = 0, scans: int = 5, annotated: tuple[in
             if s in annotated:
                 layers[:, 10:-10, s] = np.ceil(boundaries[:, 10:-10]) + 1
                 fluid[:, 10:-10, s] = fluid_mask[:, 10:-10]
-        savemat(out / f"Subject_{subject:02d}.mat", {"images": images, "manualLayers1": layers, "manualFluid1": fluid}, do_compression=True)
+        savemat(
+            out / f"Subject_{subject:02d}.mat",
+            {"images": images, "manualLayers1": layers, "manualFluid1": fluid},
+            do_compression=True,
+        )
     return out
 
 
@@ -77,7 +83,9 @@ def synth_oct_csv(out: Path, seed: int = 0, per_split: int = 2) -> Path:
             image, boundaries, _ = oct_scan(DUKE_SHAPE, rng, fluid=False)
             write_image(out / split / "images" / f"scan_{number:02d}.png", image)
             (out / split / "boundaries").mkdir(parents=True, exist_ok=True)
-            np.savetxt(out / split / "boundaries" / f"scan_{number:02d}.csv", np.ceil(boundaries), delimiter=",", fmt="%.1f")
+            np.savetxt(
+                out / split / "boundaries" / f"scan_{number:02d}.csv", np.ceil(boundaries), delimiter=",", fmt="%.1f"
+            )
     return out
 
 

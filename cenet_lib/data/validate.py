@@ -18,7 +18,10 @@ from .base import DatasetError, DatasetMissing, Reader
 def check_reader(reader: Reader) -> list[str]:
     """Every problem of ``reader``'s split, one line each; an empty list when all is well."""
     if not len(reader):
-        return [f"{reader.name}: the {reader.split!r} split under {reader.root} holds no images; add images or fix the split."]
+        return [
+            f"{reader.name}: the {reader.split!r} split under {reader.root} holds no images; add images or fix the "
+            "split."
+        ]
     problems = []
     labels = max(2, reader.num_classes)
     for index in tqdm(range(len(reader)), desc=f"checking {reader.name}/{reader.split}", leave=False, delay=1):

@@ -123,10 +123,15 @@ def cell_contour_scores(
     if membrane_prob.ndim == 2:
         membrane_prob, label_image = membrane_prob[None], label_image[None]
     truths = [ground_truth_segments(slice_labels) for slice_labels in label_image]
-    scores = np.array([  # (thresholds, slices, 2)
-        [rand_info_scores(thin_borders(proposed_segments(prob, threshold)), truth) for prob, truth in zip(membrane_prob, truths, strict=True)]
-        for threshold in thresholds
-    ])
+    scores = np.array(
+        [  # (thresholds, slices, 2)
+            [
+                rand_info_scores(thin_borders(proposed_segments(prob, threshold)), truth)
+                for prob, truth in zip(membrane_prob, truths, strict=True)
+            ]
+            for threshold in thresholds
+        ]
+    )
     result: dict[str, float | np.ndarray] = {}
     for position, name in enumerate(("v_rand", "v_info")):
         per_threshold = scores[:, :, position].mean(axis=1)

@@ -39,4 +39,6 @@ def flag(scores: pd.DataFrame) -> str:
     if not seeds:
         return ""
     runs = scores["seed"].nunique() if "seed" in scores else 1
-    return f"DEGENERATE: {', '.join(sorted(set(seeds.values())))} in {len(seeds)} of {runs} run{'s' if runs > 1 else ''}"
+    return (
+        f"DEGENERATE: {', '.join(sorted(set(seeds.values())))} in {len(seeds)} of {runs} run{'s' if runs > 1 else ''}"
+    )

@@ -32,14 +32,18 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def _label_evidence(label_map: np.ndarray, num_boundaries: int, ignore_labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _label_evidence(
+    label_map: np.ndarray, num_boundaries: int, ignore_labels: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """(K, H, W) indicator of "label >= k" and (H, W) pixel weights (0 on ignored labels)."""
     weight = (~np.isin(label_map, list(ignore_labels))).astype(np.float64)
     levels = np.arange(1, num_boundaries + 1)[:, None, None]
     return (label_map[None] >= levels).astype(np.float64), weight
 
 
-def _probability_evidence(probs: np.ndarray, num_boundaries: int, ignore_labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _probability_evidence(
+    probs: np.ndarray, num_boundaries: int, ignore_labels: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """(K, H, W) probability of "label >= k" among the layer classes, and (H, W) their total mass."""
     layers = np.asarray(probs, dtype=np.float64).copy()
     layers[list(ignore_labels)] = 0.0

@@ -28,7 +28,9 @@ class Decoder(nn.Module):
     """Four decoder blocks with additive skip connections from the encoder stages (Fig. 1):
     d4 = block4(context) + e3, d3 = block3(d4) + e2, d2 = block2(d3) + e1, d1 = block1(d2)."""
 
-    def __init__(self, context_channels: int, encoder_channels: tuple[int, int, int, int] = (64, 128, 256, 512)) -> None:
+    def __init__(
+        self, context_channels: int, encoder_channels: tuple[int, int, int, int] = (64, 128, 256, 512)
+    ) -> None:
         super().__init__()
         c1, c2, c3, _ = encoder_channels
         self.block4 = DecoderBlock(context_channels, c3)

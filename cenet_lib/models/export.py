@@ -62,11 +62,15 @@ def num_classes_of(model: SegmentationModel) -> int:
 def _writable(path: str | Path) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
-        raise ExportError(f"Cannot write {path}: the folder {path.parent} does not exist; create it or choose another --out.")
+        raise ExportError(
+            f"Cannot write {path}: the folder {path.parent} does not exist; create it or choose another --out."
+        )
     return path
 
 
-def _check(run_exported, model: SegmentationModel, shapes: list[tuple[int, ...]], tolerance: float, path: Path) -> dict[str, float]:
+def _check(
+    run_exported, model: SegmentationModel, shapes: list[tuple[int, ...]], tolerance: float, path: Path
+) -> dict[str, float]:
     """The largest logit difference between ``run_exported`` and ``model`` on random inputs of ``shapes``."""
     generator = torch.Generator().manual_seed(0)
     differences = {}
@@ -77,12 +81,18 @@ def _check(run_exported, model: SegmentationModel, shapes: list[tuple[int, ...]]
         found = np.asarray(run_exported(x))
         if found.shape != expected.shape:
             path.unlink(missing_ok=True)
-            raise ExportError(f"{path} returned logits of shape {found.shape} for an input of {tuple(shape)}, PyTorch {expected.shape}.")
+            raise ExportError(
+                f"{path} returned logits of shape {found.shape} for an input of {tuple(shape)}, PyTorch "
+                f"{expected.shape}."
+            )
         differences["x".join(map(str, shape))] = float(np.abs(found - expected).max())
     worst = max(differences.values())
     if worst > tolerance:
         path.unlink(missing_ok=True)
-        raise ExportError(f"The export differs from PyTorch by {worst:.2e} (tolerance {tolerance:g}): {differences}; nothing was written.")
+        raise ExportError(
+            f"The export differs from PyTorch by {worst:.2e} (tolerance {tolerance:g}): {differences}; nothing was "
+            "written."
+        )
     return differences
 
 
@@ -122,7 +132,9 @@ def export_program(
     channels = in_channels_of(model)
     example = torch.zeros(2, channels, *input_size)
     started = time.perf_counter()
-    program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=1024)}})
+    program = torch.export.export(
+        model, (example,), dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=1024)}}
+    )
     torch.export.save(program, path)
     seconds = time.perf_counter() - started
     loaded = torch.export.load(path).module()

@@ -26,7 +26,11 @@ from .export import in_channels_of, num_classes_of
 FORMAT = "cenet-lib saved model"
 VERSION = 1
 #: What :func:`cenet_lib.data.transforms.normalize` does to an image before it reaches the network.
-NORMALIZATION = {"rule": "x / 255 * 3.2 - 1.6 for uint8 images (x * 3.2 - 1.6 for floats in [0, 1])", "scale": 3.2 / 255, "offset": -1.6}
+NORMALIZATION = {
+    "rule": "x / 255 * 3.2 - 1.6 for uint8 images (x * 3.2 - 1.6 for floats in [0, 1])",
+    "scale": 3.2 / 255,
+    "offset": -1.6,
+}
 
 
 class SavedModelError(ValueError):
@@ -63,7 +67,9 @@ def save_pretrained(model: nn.Module, folder: str | Path, policy, threshold: flo
 
     folder = Path(folder)
     if not folder.parent.is_dir():
-        raise SavedModelError(f"Cannot write {folder}: the folder {folder.parent} does not exist; create it or choose another --out.")
+        raise SavedModelError(
+            f"Cannot write {folder}: the folder {folder.parent} does not exist; create it or choose another --out."
+        )
     folder.mkdir(exist_ok=True)
     saved = SavedModel(
         model_name=model.model_name, num_classes=num_classes_of(model), in_channels=in_channels_of(model),
@@ -73,7 +79,9 @@ def save_pretrained(model: nn.Module, folder: str | Path, policy, threshold: flo
         normalization=NORMALIZATION,
     )
     save_model(model, str(folder / "model.safetensors"), metadata={"format": FORMAT})  # shared weights once (RMP's 1x1)
-    (folder / "config.json").write_text(json.dumps({"format": FORMAT, "version": VERSION, **asdict(saved)}, indent=1) + "\n")
+    (folder / "config.json").write_text(
+        json.dumps({"format": FORMAT, "version": VERSION, **asdict(saved)}, indent=1) + "\n"
+    )
     if card:
         (folder / "README.md").write_text(card)
     return folder
@@ -85,7 +93,9 @@ def read_saved_config(folder: str | Path) -> SavedModel:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise SavedModelError(f"Saved-model folder not found: {folder}; pass a folder written by `cenet export RUN --format folder`.")
+        raise SavedModelError(
+            f"Saved-model folder not found: {folder}; pass a folder written by `cenet export RUN --format folder`."
+        )
     path = folder / "config.json"
     if not path.is_file():
         raise SavedModelError(f"{folder} holds no config.json: it is not a saved-model folder; write one with "
@@ -93,7 +103,9 @@ def read_saved_config(folder: str | Path) -> SavedModel:
     try:
         config = json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise SavedModelError(f"{path} is not valid JSON ({error}); write the folder again with `cenet export`.") from None
+        raise SavedModelError(
+            f"{path} is not valid JSON ({error}); write the folder again with `cenet export`."
+        ) from None
     if config.get("model_name") not in MODELS:
         raise SavedModelError(f"{path} names the model {config.get('model_name')!r}, which is not registered: "
                               f"use one of {', '.join(MODELS)}.")
@@ -116,11 +128,17 @@ def from_pretrained(folder: str | Path) -> tuple[nn.Module, SavedModel]:
     try:
         missing, unexpected = load_model(model, str(weights), strict=False)
     except (SafetensorError, OSError) as error:
-        raise SavedModelError(f"Cannot read {weights} ({error}): the file is truncated or corrupt; copy or export it again.") from None
+        raise SavedModelError(
+            f"Cannot read {weights} ({error}): the file is truncated or corrupt; copy or export it again."
+        ) from None
     except RuntimeError as error:  # tensors of other shapes
-        raise SavedModelError(f"{weights} does not fit a {saved.model_name} with {saved.num_classes} classes: "
-                              f"{str(error).splitlines()[0][:200]}") from None
+        raise SavedModelError(
+            f"{weights} does not fit a {saved.model_name} with {saved.num_classes} classes: "
+            f"{str(error).splitlines()[0][:200]}"
+        ) from None
     if missing or unexpected:
-        raise SavedModelError(f"{weights} does not fit a {saved.model_name}: missing {missing[:3]}, unexpected {unexpected[:3]}.")
+        raise SavedModelError(
+            f"{weights} does not fit a {saved.model_name}: missing {missing[:3]}, unexpected {unexpected[:3]}."
+        )
     model.encoder_weights = saved.encoder_weights or model.encoder_weights
     return model.eval(), saved

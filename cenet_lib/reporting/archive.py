@@ -43,7 +43,9 @@ def write_archive(results: str | Path, out: str | Path, max_mib: float = DEFAULT
         largest = sorted(files, key=lambda path: path.stat().st_size, reverse=True)[:3]
         named = ", ".join(f"{path.relative_to(results)} ({path.stat().st_size / 2**20:.1f} MiB)" for path in largest)
         out.unlink()
-        raise ArchiveTooLarge(f"{out} would be {mib:.1f} MiB, over the limit of {max_mib:g} MiB; the largest files: {named}. "
-                              "Archive fewer sections, or raise --max-mib where the transfer allows it.")
+        raise ArchiveTooLarge(
+            f"{out} would be {mib:.1f} MiB, over the limit of {max_mib:g} MiB; the largest files: {named}. "
+            "Archive fewer sections, or raise --max-mib where the transfer allows it."
+        )
     return f"Wrote {out}: {len(files)} files, {mib:.2f} MiB (no weights)"
 

@@ -67,7 +67,11 @@ class Claim:
 
 
 def _pairs(table: str, rows: list[tuple[str, str]], scores: list[tuple[str, str, bool]], source: str) -> list[Claim]:
-    return [Claim(table, better, worse, column, label, higher, source) for better, worse in rows for column, label, higher in scores]
+    return [
+        Claim(table, better, worse, column, label, higher, source)
+        for better, worse in rows
+        for column, label, higher in scores
+    ]
 
 
 _VESSELS = [("fov_sensitivity", "Sen (FOV)", True), ("fov_accuracy", "Acc (FOV)", True), ("fov_auc", "AUC (FOV)", True)]
@@ -77,16 +81,39 @@ _ABLATION = [("fov_accuracy", "Acc (FOV)", True), ("fov_auc", "AUC (FOV)", True)
 CLAIMS: tuple[Claim, ...] = tuple(
     _pairs("I", [("CE-Net", "U-Net")], [("overlap_error", "overlap error", False)], "III-B, Table I")
     + _pairs("II", [("CE-Net", "Backbone"), ("Backbone", "U-Net"), ("CE-Net", "U-Net")], _VESSELS, "III-C, Table II")
-    + _pairs("III", [("CE-Net", "Backbone"), ("CE-Net", "U-Net")],
-             [("overlap_error", "overlap error", False), ("accuracy", "Acc", True), ("sensitivity", "Sen", True)], "III-D, Table III")
-    + _pairs("IV", [("CE-Net", "U-Net"), ("CE-Net", "Backbone")],
-             [("v_rand", "V_Rand", True), ("v_info", "V_Info", True)], "III-E, Table IV")
-    + _pairs("V", [("CE-Net w/ Dice", "U-Net"), ("CE-Net w/ Dice", "Backbone"), ("CE-Net w/ Dice", "CE-Net w/ CE")],
-             [("boundary_overall", "overall boundary error", False)], "III-F, Table V")
-    + _pairs("VI", [("Backbone", "U-Net"), ("Backbone + DAC with atrous", "Backbone + DAC w/o atrous"),
-                    ("Backbone + DAC with atrous", "Backbone + Inception-block"), ("Backbone + DAC with atrous", "Backbone"),
-                    ("Backbone + RMP", "Backbone"), ("CE-Net", "Backbone + Inception-ResNet-block"),
-                    ("CE-Net", "Backbone + DAC with atrous"), ("CE-Net", "Backbone + RMP")], _ABLATION, "III-G, Table VI")
+    + _pairs(
+        "III",
+        [("CE-Net", "Backbone"), ("CE-Net", "U-Net")],
+        [("overlap_error", "overlap error", False), ("accuracy", "Acc", True), ("sensitivity", "Sen", True)],
+        "III-D, Table III",
+    )
+    + _pairs(
+        "IV",
+        [("CE-Net", "U-Net"), ("CE-Net", "Backbone")],
+        [("v_rand", "V_Rand", True), ("v_info", "V_Info", True)],
+        "III-E, Table IV",
+    )
+    + _pairs(
+        "V",
+        [("CE-Net w/ Dice", "U-Net"), ("CE-Net w/ Dice", "Backbone"), ("CE-Net w/ Dice", "CE-Net w/ CE")],
+        [("boundary_overall", "overall boundary error", False)],
+        "III-F, Table V",
+    )
+    + _pairs(
+        "VI",
+        [
+            ("Backbone", "U-Net"),
+            ("Backbone + DAC with atrous", "Backbone + DAC w/o atrous"),
+            ("Backbone + DAC with atrous", "Backbone + Inception-block"),
+            ("Backbone + DAC with atrous", "Backbone"),
+            ("Backbone + RMP", "Backbone"),
+            ("CE-Net", "Backbone + Inception-ResNet-block"),
+            ("CE-Net", "Backbone + DAC with atrous"),
+            ("CE-Net", "Backbone + RMP"),
+        ],
+        _ABLATION,
+        "III-G, Table VI",
+    )
 )
 
 
@@ -165,7 +192,9 @@ def ledger(results: str | Path) -> pd.DataFrame:
         meta_file = tables / f"table_{claim.table}.json"
         meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
         low, high = bootstrap_interval(differences)
-        degenerate = any(degenerate_seeds(per_image[per_image["method"] == method]) for method in (claim.better, claim.worse))
+        degenerate = any(
+            degenerate_seeds(per_image[per_image["method"] == method]) for method in (claim.better, claim.worse)
+        )
         per_seed = differences.mean(axis=1)
         lines.append({
             **line, "effect": float(differences.mean()), "ci_low": low, "ci_high": high,
@@ -174,8 +203,20 @@ def ledger(results: str | Path) -> pd.DataFrame:
             "n_images": differences.shape[1], "n_seeds": differences.shape[0],
             "differs_from_paper": "; ".join(setup_differences(meta, SECTIONS[claim.section].substitute)),
         })
-    columns = ["table", "claim", "verdict", "effect", "ci_low", "ci_high", "seed_std", "n_images", "n_seeds", "score", "source",
-               "differs_from_paper"]
+    columns = [
+        "table",
+        "claim",
+        "verdict",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "seed_std",
+        "n_images",
+        "n_seeds",
+        "score",
+        "source",
+        "differs_from_paper",
+    ]
     return pd.DataFrame(lines).reindex(columns=columns)
 
 
@@ -197,8 +238,10 @@ def markdown(frame: pd.DataFrame, heading: str = "## The paper's claims, checked
     shown = frame.copy()
     judged = frame["n_seeds"].fillna(0) >= MIN_SEEDS
     shown["effect (95% CI)"] = [
-        "-" if pd.isna(row.effect) else
-        f"{row.effect:+.4f} [{row.ci_low:+.4f}, {row.ci_high:+.4f}]" + ("" if is_judged else " (this run's images only)")
+        "-"
+        if pd.isna(row.effect)
+        else f"{row.effect:+.4f} [{row.ci_low:+.4f}, {row.ci_high:+.4f}]"
+        + ("" if is_judged else " (this run's images only)")
         for row, is_judged in zip(frame.itertuples(), judged, strict=True)
     ]
     shown["seed std"] = ["-" if pd.isna(value) else f"{value:.4f}" for value in frame["seed_std"]]
@@ -207,7 +250,9 @@ def markdown(frame: pd.DataFrame, heading: str = "## The paper's claims, checked
     shown = shown[["claim", "verdict", "effect (95% CI)", "seed std", "n_images", "n_seeds", "differs_from_paper"]]
     counts = frame["verdict"].value_counts()
     tally = ", ".join(f"{counts[name]} {name}" for name in STATUSES if name in counts) or "no claims"
-    return "\n".join([heading, "", f"{tally}. {READING_GUIDE}", "", shown.astype(object).fillna("-").to_markdown(index=False), ""])
+    return "\n".join(
+        [heading, "", f"{tally}. {READING_GUIDE}", "", shown.astype(object).fillna("-").to_markdown(index=False), ""]
+    )
 
 
 def write_ledger(results: str | Path) -> tuple[Path, Path]:

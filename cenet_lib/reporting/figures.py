@@ -1,7 +1,8 @@
 """Figures of numbers: training-loss curves (Fig. 8), training and validation curves, per-image
 score distributions beside the paper's values, and the colours and legends of label maps. They hold
-no image data (figures of images: :mod:`.image_figures`). Importing this module leaves matplotlib's backend alone, so plots
-keep showing inline in Jupyter; without a display matplotlib itself falls back to Agg.
+no image data (figures of images: :mod:`.image_figures`). Importing this module leaves
+matplotlib's backend alone, so plots keep showing inline in Jupyter; without a display matplotlib
+itself falls back to Agg.
 """
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ def class_legend(figure, classes: int, names: tuple[str, ...] | None, **placemen
     """A legend of the classes' colours in :func:`show_labels`, named by ``names`` where given."""
     colours = plt.get_cmap("tab10")(np.arange(classes) / max(9, classes - 1))
     names = names or tuple(f"class {k}" for k in range(classes))
-    figure.legend([Patch(color=colours[k]) for k in range(classes)], names[:classes], fontsize=7, frameon=False, **placement)
+    figure.legend(
+        [Patch(color=colours[k]) for k in range(classes)], names[:classes], fontsize=7, frameon=False, **placement
+    )
 
 
 def plot_losses(axis, logs: dict[str, pd.DataFrame]) -> None:
@@ -70,7 +73,9 @@ def training_curves(logs: dict[str, pd.DataFrame], validation: str, label: str, 
         right.grid(alpha=0.3)
         right.legend(fontsize=7)
     else:
-        right.text(0.5, 0.5, "this dataset has no validation split", ha="center", va="center", transform=right.transAxes)
+        right.text(
+            0.5, 0.5, "this dataset has no validation split", ha="center", va="center", transform=right.transAxes
+        )
         right.set_xticks([])
         right.set_yticks([])
     figure.suptitle(title, fontsize=10)
@@ -83,7 +88,9 @@ def score_distributions(per_image: pd.DataFrame, long: pd.DataFrame, section: Se
     image and seed, a box over them), with the paper's value marked where it reports one."""
     metrics = list(section.metrics.items())
     methods = [row.method for row in section.rows if row.method in set(per_image["method"])]
-    figure, axes = plt.subplots(1, len(metrics), figsize=(max(5, 1.2 * len(methods)) * len(metrics), 4.2), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(metrics), figsize=(max(5, 1.2 * len(methods)) * len(metrics), 4.2), squeeze=False
+    )
     rng = np.random.default_rng(0)
     for axis, (label, column) in zip(axes[0], metrics, strict=True):
         values = [per_image.loc[per_image["method"] == method, column].dropna().to_numpy() for method in methods]

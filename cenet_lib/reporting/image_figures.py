@@ -26,7 +26,11 @@ from ..tasks import CellStackTask, LayerBoundaryTask
 from .figures import TITLE_POINTS, class_legend, show_labels
 
 #: True positive, false positive, false negative: the error maps' three colours.
-ERROR_COLOURS = {"true positive": (0.1, 0.7, 0.2), "false positive": (0.9, 0.2, 0.2), "false negative": (0.2, 0.4, 0.95)}
+ERROR_COLOURS = {
+    "true positive": (0.1, 0.7, 0.2),
+    "false positive": (0.9, 0.2, 0.2),
+    "false negative": (0.2, 0.4, 0.95),
+}
 
 
 def _plain(axis, title: str) -> None:
@@ -61,8 +65,12 @@ def training_samples(reader: Reader, title: str, count: int = 3) -> Figure:
         axes[0, k].imshow(_grey(sample.image), cmap="gray")
         if sample.roi is not None:
             axes[0, k].contour(sample.roi, levels=[0.5], colors="yellow", linewidths=0.8)
-        _plain(axes[0, k], f"{'slice ' + str(k) + ' of the stack' if stack else sample.id}: {sample.image.shape[1]}x{sample.image.shape[0]}"
-                           + (" (field of view in yellow)" if sample.roi is not None else ""))
+        _plain(
+            axes[0, k],
+            f"{'slice ' + str(k) + ' of the stack' if stack else sample.id}: "
+            f"{sample.image.shape[1]}x{sample.image.shape[0]}"
+            + (" (field of view in yellow)" if sample.roi is not None else ""),
+        )
         if reader.num_classes > 1:
             show_labels(axes[1, k], sample.mask, reader.num_classes)
         else:
@@ -74,7 +82,9 @@ def training_samples(reader: Reader, title: str, count: int = 3) -> Figure:
             axes[2, k].add_patch(Rectangle((left, top), width, height, fill=False, edgecolor="orange", linewidth=1.5))
             _plain(axes[2, k], f"full frame, {width}x{height} crop box in orange")
     if reader.num_classes > 1:
-        class_legend(figure, reader.num_classes, reader.class_names, loc="lower center", ncol=min(5, reader.num_classes))
+        class_legend(
+            figure, reader.num_classes, reader.class_names, loc="lower center", ncol=min(5, reader.num_classes)
+        )
     figure.suptitle(title, fontsize=10)
     figure.tight_layout(rect=(0, 0.06 if reader.num_classes > 1 else 0, 1, 0.95), h_pad=1.5)
     return figure
@@ -95,10 +105,12 @@ def input_views(reader: Reader, policy: InputPolicy, model_name: str, seed: int 
     inference = policy.inference_view(sample.image)
     model = build_model(model_name, max(1, reader.num_classes), reader.in_channels)
     padded = tuple(int(model.padded_size(side)) for side in inference.shape[:2])
-    views = [(_grey(sample.image), f"stored: {sample.image.shape[1]}x{sample.image.shape[0]}"),
-             (_shown(plain["image"]), f"training view ({policy.kind}): {plain['image'].shape[2]}x{plain['image'].shape[1]}"),
-             *[(_shown(augmented[(index, epoch)]["image"]), f"augmented, epoch {epoch}") for epoch in (0, 1)],
-             (_grey(inference), f"inference: {inference.shape[1]}x{inference.shape[0]}, padded to {padded[1]}x{padded[0]}")]
+    views = [
+        (_grey(sample.image), f"stored: {sample.image.shape[1]}x{sample.image.shape[0]}"),
+        (_shown(plain["image"]), f"training view ({policy.kind}): {plain['image'].shape[2]}x{plain['image'].shape[1]}"),
+        *[(_shown(augmented[(index, epoch)]["image"]), f"augmented, epoch {epoch}") for epoch in (0, 1)],
+        (_grey(inference), f"inference: {inference.shape[1]}x{inference.shape[0]}, padded to {padded[1]}x{padded[0]}"),
+    ]
     figure, axes = plt.subplots(1, len(views), figsize=(3 * len(views), 3.2))
     for axis, (image, title) in zip(axes, views, strict=True):
         axis.imshow(image, cmap="gray")
@@ -116,7 +128,9 @@ def _boundaries(axis, label_map: np.ndarray, task: LayerBoundaryTask, colour: st
     axis.set_ylim(label_map.shape[0] - 0.5, -0.5)
 
 
-def predictions(samples: list[Sample], maps: list[np.ndarray], reader: Reader, title: str, threshold: float = 0.5) -> Figure:
+def predictions(
+    samples: list[Sample], maps: list[np.ndarray], reader: Reader, title: str, threshold: float = 0.5
+) -> Figure:
     """For each test sample: the image, the predicted probability (or label) map, the thresholded
     mask, the ground truth and an error map (true positives, false positives, false negatives in
     three colours); for layer boundaries, predicted and true boundaries drawn over the B-scan."""
@@ -185,7 +199,9 @@ def sample_results(
     legend of the classes for label maps."""
     columns = ["image", *predictions, "ground truth"]
     labels = classes > 1
-    figure, axes = plt.subplots(len(images), len(columns), figsize=(2.4 * len(columns) + 1.2, 2.4 * len(images)), squeeze=False)
+    figure, axes = plt.subplots(
+        len(images), len(columns), figsize=(2.4 * len(columns) + 1.2, 2.4 * len(images)), squeeze=False
+    )
     for row, image in enumerate(images):
         _show(axes[row, 0], image, False, classes)
         for column, name in enumerate(predictions, start=1):
@@ -198,8 +214,12 @@ def sample_results(
     if labels:
         class_legend(figure, classes, class_names, loc="center right")
     else:
-        bar = figure.colorbar(plt.cm.ScalarMappable(cmap="gray", norm=plt.Normalize(0, 1)), ax=axes[:, 1:].ravel().tolist(),
-                              fraction=0.02, pad=0.02)
+        bar = figure.colorbar(
+            plt.cm.ScalarMappable(cmap="gray", norm=plt.Normalize(0, 1)),
+            ax=axes[:, 1:].ravel().tolist(),
+            fraction=0.02,
+            pad=0.02,
+        )
         bar.set_label("probability of the foreground (ground truth: 1)", fontsize=7)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

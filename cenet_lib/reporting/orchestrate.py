@@ -61,7 +61,9 @@ def run_all(options: RunAllOptions) -> int:
         broken = train_sections({name: plan.profile for name, plan in plans.items()}, options.jobs, options.gpus, force,
                                 tuple(range(options.seeds)), data_root=options.data_root, device=options.device,
                                 out_root=out_root, encoder_weights=options.encoder_weights)
-        failed = {name: "a run failed while training side by side (its log is beside its folder in runs/)" for name in broken}
+        failed = {
+            name: "a run failed while training side by side (its log is beside its folder in runs/)" for name in broken
+        }
         force = False  # the runs were just trained (again, with force)
     for name, plan in plans.items():
         _run_notebook(plan, options, out_root, force, failed.get(name))
@@ -87,8 +89,15 @@ def _run_notebook(plan: SectionPlan, options: RunAllOptions, out_root: Path, for
     if done.is_file() and not options.force:
         log.info("%s: finished earlier (%s); --force redoes it", plan.section, done.read_text().strip())
         return
-    parameters = {"profile": plan.profile, "device": options.device, "out_dir": str(out_root), "data_root": options.data_root,
-                  "encoder_weights": options.encoder_weights, "seeds": list(range(options.seeds)), "force": force}
+    parameters = {
+        "profile": plan.profile,
+        "device": options.device,
+        "out_dir": str(out_root),
+        "data_root": options.data_root,
+        "encoder_weights": options.encoder_weights,
+        "seeds": list(range(options.seeds)),
+        "force": force,
+    }
     progress = executed / f"{notebook}.progress"
     os.environ["CENET_PROGRESS_FILE"] = str(progress)
     if options.gpus:
@@ -97,13 +106,25 @@ def _run_notebook(plan: SectionPlan, options: RunAllOptions, out_root: Path, for
     started = time.monotonic()
     with log_file.open("w") as output, _ShowProgress(progress):
         try:
-            papermill.execute_notebook(NOTEBOOKS / f"{notebook}.ipynb", executed / f"{notebook}.ipynb", parameters=parameters,
-                                       cwd=str(NOTEBOOKS), progress_bar=False, log_output=True, stdout_file=output,
-                                       stderr_file=output)
+            papermill.execute_notebook(
+                NOTEBOOKS / f"{notebook}.ipynb",
+                executed / f"{notebook}.ipynb",
+                parameters=parameters,
+                cwd=str(NOTEBOOKS),
+                progress_bar=False,
+                log_output=True,
+                stdout_file=output,
+                stderr_file=output,
+            )
         except Exception as error:  # the notebook's error, written to its log; the other sections go on
             output.write(f"\n{type(error).__name__}: {error}\n")
             failed.write_text(f"failed after {time.monotonic() - started:.0f} s\n")
-            log.info("%s: FAILED after %.0f s; the error is at the end of %s", plan.section, time.monotonic() - started, log_file)
+            log.info(
+                "%s: FAILED after %.0f s; the error is at the end of %s",
+                plan.section,
+                time.monotonic() - started,
+                log_file,
+            )
             return
     done.write_text(f"ok {time.monotonic() - started:.0f} s\n")
     progress.unlink(missing_ok=True)
@@ -148,15 +169,19 @@ def _summarise(plans: dict[str, SectionPlan], options: RunAllOptions) -> int:
         meta = plan.out_dir / "tables" / f"table_{SECTIONS[name].table}.json"
         data = json.loads(meta.read_text())["dataset"] if meta.is_file() else "?"
         done = executed / f"{notebook}.done"
-        lines.append(f"  {name:<11} {plan.profile:<6} {done.read_text().strip() if done.is_file() else '':<14} data: {data}  "
-                     f"-> {_shown_path(plan.out_dir)}")
+        lines.append(
+            f"  {name:<11} {plan.profile:<6} {done.read_text().strip() if done.is_file() else '':<14} data: {data}  "
+            f"-> {_shown_path(plan.out_dir)}"
+        )
     for folder in dict.fromkeys(plan.out_dir for plan in plans.values()):
         if (folder / "tables").is_dir():
             write_summary(folder)
             lines.append(f"Index: {folder}/README.md; all tables and figures on one page: {folder}/summary.md")
     missing = [plan for plan in plans.values() if plan.get_data]
     if missing:
-        lines.append("Sections without their real data ran on synthetic stand-ins: their numbers mean nothing. To get the data:")
+        lines.append(
+            "Sections without their real data ran on synthetic stand-ins: their numbers mean nothing. To get the data:"
+        )
         lines += [f"  {plan.section}: {plan.get_data}" for plan in missing]
     log.info("\n".join(lines))
     if options.archive is not None:

@@ -110,8 +110,16 @@ def section_runs(
     out_dir = results_dir(out_root, profile, synthetic)
     chosen = [row for row in section.rows if rows is None or row.method in rows]
     if not chosen:
-        raise ValueError(f"No row of Table {section.table} is named {rows}; its rows are {[r.method for r in section.rows]}.")
-    common = {"dataset": section.dataset, "device": device, "data_root": data_root, "synthetic": synthetic, **(settings or {})}
+        raise ValueError(
+            f"No row of Table {section.table} is named {rows}; its rows are {[r.method for r in section.rows]}."
+        )
+    common = {
+        "dataset": section.dataset,
+        "device": device,
+        "data_root": data_root,
+        "synthetic": synthetic,
+        **(settings or {}),
+    }
     jobs = []
     for number, row in enumerate(chosen, start=1):
         for seed in seeds:
@@ -119,8 +127,17 @@ def section_runs(
             overrides = {**common, "model": row.model, "loss": row.loss, "seed": seed,
                          "encoder_weights": "random" if row.model == "unet" else encoder_weights}
             run_dir = run_folder(out_dir, section_config(name, profile, overrides))
-            jobs.append(RunJob(name, row.method, f"{row.method} ({number}/{len(chosen)}, seed {seed})", profile, overrides,
-                               run_dir, samples=seed == seeds[0]))
+            jobs.append(
+                RunJob(
+                    name,
+                    row.method,
+                    f"{row.method} ({number}/{len(chosen)}, seed {seed})",
+                    profile,
+                    overrides,
+                    run_dir,
+                    samples=seed == seeds[0],
+                )
+            )
     return SectionRuns(section, profile, synthetic, out_dir, common, jobs)
 
 
@@ -128,7 +145,9 @@ def _duration(profile: str, section: Section) -> str:
     seconds = section.expected_seconds.get(profile)
     if seconds is None:
         return "a GPU's time (see the README)" if profile == "paper" else "unknown time"
-    return f"about {seconds / 60:.0f} min on a 2-core CPU" if seconds >= 90 else f"about {seconds:.0f} s on a 2-core CPU"
+    return (
+        f"about {seconds / 60:.0f} min on a 2-core CPU" if seconds >= 90 else f"about {seconds:.0f} s on a 2-core CPU"
+    )
 
 
 def plan_section(name: str, profile: str, data_root: str | None, out_root: str | Path) -> SectionPlan:
@@ -143,7 +162,9 @@ def plan_section(name: str, profile: str, data_root: str | None, out_root: str |
     elif real:
         message = f"{name}: {chosen} profile on the synthetic stand-in (asked for), {_duration(chosen, section)}"
     else:
-        message = (f"{name}: no real data in {where} (python -m cenet_lib.data fetch {section.dataset} says how to get "
-                   f"it); {chosen} profile on the synthetic stand-in, {_duration(chosen, section)}, numbers meaningless")
+        message = (
+            f"{name}: no real data in {where} (python -m cenet_lib.data fetch {section.dataset} says how to get "
+            f"it); {chosen} profile on the synthetic stand-in, {_duration(chosen, section)}, numbers meaningless"
+        )
     get_data = "" if real else f"python -m cenet_lib.data fetch {section.dataset}  (then put it in {where})"
     return SectionPlan(name, chosen, synthetic, results_dir(out_root, chosen, synthetic), message, get_data)

@@ -59,17 +59,28 @@ def _train(job: RunJob, force: bool) -> tuple[str | None, float]:
             finish_run(job, force)
         except Exception as error:  # reported by the parent; the other runs go on
             traceback.print_exc()
-            return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", time.perf_counter() - started
+            return (
+                f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                time.perf_counter() - started,
+            )
     return None, time.perf_counter() - started
 
 
-def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None = None, force: bool = False) -> dict[Path, str]:
+def train_side_by_side(
+    jobs: list[RunJob], workers: int, gpus: list[str] | None = None, force: bool = False
+) -> dict[Path, str]:
     """Train every unfinished run of ``jobs`` (each folder once) in ``workers`` processes; returns
     the failed runs' folders with their errors."""
     unique = list({job.run_dir: job for job in jobs}.values())
     pending = [job for job in unique if force or not run_finished(job.run_dir)]
-    log.info("%d runs: %d finished earlier, %d to train with %d side by side%s", len(unique), len(unique) - len(pending),
-             len(pending), workers, " on GPUs " + ",".join(gpus) if gpus else "")
+    log.info(
+        "%d runs: %d finished earlier, %d to train with %d side by side%s",
+        len(unique),
+        len(unique) - len(pending),
+        len(pending),
+        workers,
+        " on GPUs " + ",".join(gpus) if gpus else "",
+    )
     if not pending:
         return {}
     context = multiprocessing.get_context("spawn")
@@ -78,7 +89,9 @@ def train_side_by_side(jobs: list[RunJob], workers: int, gpus: list[str] | None 
         slots.put(slot)
     threads = max(1, (os.cpu_count() or 1) // workers)
     failures: dict[Path, str] = {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(slots, gpus or [], threads)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_worker, initargs=(slots, gpus or [], threads)
+    ) as pool:
         futures = {pool.submit(_train, job, force): job for job in pending}
         with tqdm(total=len(futures), desc="runs", unit="run") as bar:
             for future in as_completed(futures):
@@ -106,6 +119,13 @@ def train_sections(profiles: dict[str, str], workers: int, gpus: list[str] | Non
     failed = {name: [job for job in jobs if job.run_dir in failures] for name, jobs in plans.items()}
     for name, jobs in failed.items():
         if jobs:
-            log.error("%s: Table %s not written: %d of %d runs failed (%s); logs: %s", name, SECTIONS[name].table, len(jobs),
-                      len(plans[name]), ", ".join(job.label for job in jobs), ", ".join(str(run_log(job)) for job in jobs))
+            log.error(
+                "%s: Table %s not written: %d of %d runs failed (%s); logs: %s",
+                name,
+                SECTIONS[name].table,
+                len(jobs),
+                len(plans[name]),
+                ", ".join(job.label for job in jobs),
+                ", ".join(str(run_log(job)) for job in jobs),
+            )
     return {name: jobs for name, jobs in failed.items() if jobs}

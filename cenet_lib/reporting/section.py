@@ -104,7 +104,9 @@ def _score_rows(section: Section, jobs: list[RunJob], progress: Progress, force:
     for job in jobs:
         scored.last_run, was_reused = finish_run(job, force, progress)
         scored.reused += [job.label] if was_reused else []
-        frames.setdefault(job.method, []).append(pd.read_csv(job.run_dir / "metrics_test_per_image.csv").assign(seed=job.seed))
+        frames.setdefault(job.method, []).append(
+            pd.read_csv(job.run_dir / "metrics_test_per_image.csv").assign(seed=job.seed)
+        )
         scored.run_seconds += _run_seconds(job.run_dir)
         scored.run_dirs.setdefault(job.method, []).append(job.run_dir)
     for method, parts in frames.items():
@@ -120,7 +122,9 @@ def _score_rows(section: Section, jobs: list[RunJob], progress: Progress, force:
 def _run_seconds(run_dir: Path) -> float:
     """What a run cost when it ran: its training epochs (``log.csv``) and its test scoring."""
     scoring = run_dir / "metrics_test.json"
-    evaluation = json.loads(scoring.read_text())["provenance"].get("evaluation_seconds", 0.0) if scoring.is_file() else 0.0
+    evaluation = (
+        json.loads(scoring.read_text())["provenance"].get("evaluation_seconds", 0.0) if scoring.is_file() else 0.0
+    )
     return float(pd.read_csv(run_dir / "log.csv")["seconds"].sum()) + float(evaluation)
 
 
@@ -140,7 +144,13 @@ def _samples(section: Section, runs: dict[str, Path], out_dir: Path, reader) -> 
         if len(stored) >= len(samples):
             predictions[row.method] = [prediction.values for prediction in stored[: len(samples)]]
     path = out_dir / "samples" / f"samples_{section.name}.png"
-    return sample_results([s.image for s in samples], predictions, [s.mask for s in samples], path,
-                          f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})",
-                          classes=reader.num_classes, class_names=reader.class_names)
+    return sample_results(
+        [s.image for s in samples],
+        predictions,
+        [s.mask for s in samples],
+        path,
+        f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})",
+        classes=reader.num_classes,
+        class_names=reader.class_names,
+    )
 

@@ -63,7 +63,11 @@ BASELINES = (TrainedRow("U-Net", "unet"), TrainedRow("Backbone", "backbone"), Tr
 
 SECTIONS: dict[str, Section] = {
     "optic_disc": Section(
-        "optic_disc", "I", "Optic disc segmentation: overlap error", "drishti", ("ORIGA", "Messidor", "RIM-ONE-R1"),
+        "optic_disc",
+        "I",
+        "Optic disc segmentation: overlap error",
+        "drishti",
+        ("ORIGA", "Messidor", "RIM-ONE-R1"),
         (TrainedRow("U-Net", "unet"), TrainedRow("CE-Net", "cenet")),
         {"overlap_error": "overlap_error"},
         notebook="01_optic_disc",
@@ -75,27 +79,47 @@ SECTIONS: dict[str, Section] = {
         extra_columns={"Dice": "dice", "Acc": "accuracy", "Sen": "sensitivity", "Disc in crop (share)": "disc_in_crop"},
     ),
     "vessels": Section(
-        "vessels", "II", "Retinal vessel detection on DRIVE (inside the field of view)", "drive", ("DRIVE",),
-        BASELINES, {"Sen": "fov_sensitivity", "Acc": "fov_accuracy", "AUC": "fov_auc"},
+        "vessels",
+        "II",
+        "Retinal vessel detection on DRIVE (inside the field of view)",
+        "drive",
+        ("DRIVE",),
+        BASELINES,
+        {"Sen": "fov_sensitivity", "Acc": "fov_accuracy", "AUC": "fov_auc"},
         notebook="02_retinal_vessels",
         # input_policy_vessels.md (crops), input_policy_ablation_budget.md (steps); 1620 s for three
         # rows at 888 steps, scaled to 810
         settings={"quick": _DRIVE_QUICK},
         expected_seconds={"quick": 1480, "smoke": 15},
-        extra_columns={"Sen (whole image)": "whole_sensitivity", "Acc (whole image)": "whole_accuracy",
-                       "AUC (whole image)": "whole_auc"},
+        extra_columns={
+            "Sen (whole image)": "whole_sensitivity",
+            "Acc (whole image)": "whole_accuracy",
+            "AUC (whole image)": "whole_auc",
+        },
         observer_rows={"Second observer": "human_observer"},
     ),
     "lung": Section(
-        "lung", "III", "Lung segmentation (2D CT slices from LUNA)", "lung", ("LUNA-2D",),
-        BASELINES, {"overlap_error": "overlap_error", "Acc": "accuracy", "Sen": "sensitivity"},
+        "lung",
+        "III",
+        "Lung segmentation (2D CT slices from LUNA)",
+        "lung",
+        ("LUNA-2D",),
+        BASELINES,
+        {"overlap_error": "overlap_error", "Acc": "accuracy", "Sen": "sensitivity"},
         notebook="03_lung",
-        settings={"quick": {"input_policy": "resize", "input_size": (256, 256), "steps": 601}},  # input_policy_lung_resize.md
+        settings={
+            "quick": {"input_policy": "resize", "input_size": (256, 256), "steps": 601}
+        },  # input_policy_lung_resize.md
         expected_seconds={"quick": 1827, "smoke": 15},
     ),
     "cells": Section(
-        "cells", "IV", "Cell contour segmentation (ISBI 2012 EM)", "isbi2012", ("ISBI2012-EM",),
-        BASELINES, {"V_Rand": "v_rand", "V_Info": "v_info"},
+        "cells",
+        "IV",
+        "Cell contour segmentation (ISBI 2012 EM)",
+        "isbi2012",
+        ("ISBI2012-EM",),
+        BASELINES,
+        {"V_Rand": "v_rand", "V_Info": "v_info"},
         notebook="04_cell_contours",
         # input_policy_cells_budget.md
         settings={"quick": {"input_policy": "crop", "input_size": (192, 192), "input_scale": 1.0, "steps": 954}},
@@ -105,9 +129,17 @@ SECTIONS: dict[str, Section] = {
         "(5 contiguous folds of 6), not on the challenge test set the paper submitted to.",
     ),
     "oct": Section(
-        "oct", "V", "Retinal OCT layer segmentation: mean absolute boundary error (pixels)", "duke", ("Topcon-OCT",),
-        (TrainedRow("U-Net", "unet"), TrainedRow("Backbone", "backbone"), TrainedRow("CE-Net w/ CE", "cenet", "ce"),
-         TrainedRow("CE-Net w/ Dice", "cenet", "dice")),
+        "oct",
+        "V",
+        "Retinal OCT layer segmentation: mean absolute boundary error (pixels)",
+        "duke",
+        ("Topcon-OCT",),
+        (
+            TrainedRow("U-Net", "unet"),
+            TrainedRow("Backbone", "backbone"),
+            TrainedRow("CE-Net w/ CE", "cenet", "ce"),
+            TrainedRow("CE-Net w/ Dice", "cenet", "dice"),
+        ),
         {"Overall": "boundary_overall"},
         notebook="05_oct_layers",
         # input_policy_oct_resize_horizontal-flips.md
@@ -115,16 +147,27 @@ SECTIONS: dict[str, Section] = {
         expected_seconds={"quick": 1810, "smoke": 20},
         substitute="The Duke DME set (8 boundaries, with fluid) stands in for the private Topcon set "
         "(10 boundaries); boundaries differ, so only the overall error is set beside the paper's.",
-        extra_columns={**{name: f"boundary_{name}" for name in DUKE_BOUNDARIES},
-                       "Missing (share of A-scans)": "boundary_missing"},
+        extra_columns={
+            **{name: f"boundary_{name}" for name in DUKE_BOUNDARIES},
+            "Missing (share of A-scans)": "boundary_missing",
+        },
     ),
     "ablation": Section(
-        "ablation", "VI", "Ablation study on DRIVE", "drive", ("DRIVE",),
-        (TrainedRow("U-Net", "unet"), TrainedRow("Backbone", "backbone"),
-         TrainedRow("Backbone + Inception-block", "backbone_inception"),
-         TrainedRow("Backbone + DAC w/o atrous", "backbone_dac_no_atrous"),
-         TrainedRow("Backbone + DAC with atrous", "backbone_dac"), TrainedRow("Backbone + RMP", "backbone_rmp"),
-         TrainedRow("Backbone + Inception-ResNet-block", "backbone_inception_resnet"), TrainedRow("CE-Net", "cenet")),
+        "ablation",
+        "VI",
+        "Ablation study on DRIVE",
+        "drive",
+        ("DRIVE",),
+        (
+            TrainedRow("U-Net", "unet"),
+            TrainedRow("Backbone", "backbone"),
+            TrainedRow("Backbone + Inception-block", "backbone_inception"),
+            TrainedRow("Backbone + DAC w/o atrous", "backbone_dac_no_atrous"),
+            TrainedRow("Backbone + DAC with atrous", "backbone_dac"),
+            TrainedRow("Backbone + RMP", "backbone_rmp"),
+            TrainedRow("Backbone + Inception-ResNet-block", "backbone_inception_resnet"),
+            TrainedRow("CE-Net", "cenet"),
+        ),
         {"Acc": "fov_accuracy", "AUC": "fov_auc"},
         notebook="06_ablations",
         # input_policy_ablation_budget.md; 3526 s for eight rows at 810 steps, of which Table II's
@@ -136,5 +179,6 @@ SECTIONS: dict[str, Section] = {
 
 
 def section_config(name: str, profile: str, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """The configuration of a run of section ``name``: the profile's, then the section's settings, then ``overrides``."""
+    """The configuration of a run of section ``name``: the profile's settings, then the section's,
+    then ``overrides``."""
     return load_config(profile, overrides=overrides, section_settings=SECTIONS[name].settings_for(profile))

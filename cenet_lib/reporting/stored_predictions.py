@@ -52,7 +52,9 @@ def save_predictions(run_dir: Path, ids: list[str], probabilities: list[np.ndarr
             raise OSError(f"could not write {partial / name}")
         entries.append({"id": str(image_id), "file": name})
     values = "label map (class index per pixel)" if labels else "foreground probability x 255, rounded"
-    (partial / INDEX).write_text(json.dumps({"values": values, "labels": labels, "tta": False, "images": entries}, indent=1) + "\n")
+    (partial / INDEX).write_text(
+        json.dumps({"values": values, "labels": labels, "tta": False, "images": entries}, indent=1) + "\n"
+    )
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(partial, folder)

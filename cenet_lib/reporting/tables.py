@@ -31,7 +31,9 @@ PAPER_TABLES = Path(__file__).with_name("paper_tables.csv")
 def paper_values(section: Section) -> pd.DataFrame:
     """The paper's published numbers for ``section`` (table, dataset, method, metric, column, mean, std)."""
     table = pd.read_csv(PAPER_TABLES, dtype={"table": str})
-    return table[(table["table"] == section.table) & table["dataset"].isin(section.paper_datasets)].reset_index(drop=True)
+    return table[(table["table"] == section.table) & table["dataset"].isin(section.paper_datasets)].reset_index(
+        drop=True
+    )
 
 
 def _paper_key(row: pd.Series) -> str:
@@ -127,7 +129,9 @@ class TableFiles(NamedTuple):
     json: Path
 
 
-def write_table(long: pd.DataFrame, section: Section, out_dir: Path, provenance: dict[str, Any], synthetic: bool) -> TableFiles:
+def write_table(
+    long: pd.DataFrame, section: Section, out_dir: Path, provenance: dict[str, Any], synthetic: bool
+) -> TableFiles:
     """Write ``table_<N>.csv``, ``.md``, ``.tex`` and ``.json`` (provenance) into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +149,9 @@ def write_table(long: pd.DataFrame, section: Section, out_dir: Path, provenance:
     stem.with_suffix(".md").write_text("\n".join(markdown))
     latex = flat.to_latex(caption=heading, label=f"tab:{section.name}", escape=True)
     stem.with_suffix(".tex").write_text("% " + "\n% ".join(provenance_lines) + "\n" + latex)
-    stem.with_suffix(".json").write_text(json.dumps({"title": heading, "notes": notes, **provenance}, indent=1, default=str) + "\n")
+    stem.with_suffix(".json").write_text(
+        json.dumps({"title": heading, "notes": notes, **provenance}, indent=1, default=str) + "\n"
+    )
     return TableFiles(*(stem.with_suffix(suffix) for suffix in (".csv", ".md", ".tex", ".json")))
 
 

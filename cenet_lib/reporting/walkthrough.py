@@ -96,13 +96,23 @@ class SectionWalkthrough:
         for split in self.reader("train").splits:
             reader = self.reader(split)
             height, width = reader[0].image.shape[:2]
-            rows.append({"split": split, "images": len(reader), "first image (width x height)": f"{width}x{height}",
-                         "channels": reader.in_channels, "classes": max(2, reader.num_classes), "data": self.data_label})
+            rows.append(
+                {
+                    "split": split,
+                    "images": len(reader),
+                    "first image (width x height)": f"{width}x{height}",
+                    "channels": reader.in_channels,
+                    "classes": max(2, reader.num_classes),
+                    "data": self.data_label,
+                }
+            )
         return pd.DataFrame(rows)
 
     def data_figure(self) -> Figure:
         reader = self.reader("train")
-        return self._keep(training_samples(reader, f"Three training images of {reader.name} ({self.data_label})"), "samples", "data")
+        return self._keep(
+            training_samples(reader, f"Three training images of {reader.name} ({self.data_label})"), "samples", "data"
+        )
 
     def input_figure(self) -> Figure:
         return self._keep(input_views(self.reader("train"), self.policy, self.section.rows[-1].model, self.config.seed),
@@ -129,7 +139,12 @@ class SectionWalkthrough:
     def training_figure(self, result: SectionResult) -> Figure:
         logs = {method: pd.read_csv(dirs[0] / "log.csv") for method, dirs in result.run_dirs.items()}
         label, column = next(iter(self.section.metrics.items()))
-        figure = training_curves(logs, f"val_{column}", label, f"Table {self.section.table}: training ({self.profile} profile, {self.data_label})")
+        figure = training_curves(
+            logs,
+            f"val_{column}",
+            label,
+            f"Table {self.section.table}: training ({self.profile} profile, {self.data_label})",
+        )
         return self._keep(figure, "figures", "training")
 
     def _shown_run(self, result: SectionResult) -> tuple[str, Path]:
@@ -144,14 +159,24 @@ class SectionWalkthrough:
         method, run_dir = self._shown_run(result)
         if not has_predictions(run_dir):
             figure = plt.figure(figsize=(9, 0.8))
-            figure.text(0.01, 0.5, f"No predictions to show: the runs came from their records in {run_dir.parent}, which keep\n"
-                                   "no weights or predictions. force=True trains them again.", va="center", fontsize=10)
+            figure.text(
+                0.01,
+                0.5,
+                f"No predictions to show: the runs came from their records in {run_dir.parent}, which keep\n"
+                "no weights or predictions. force=True trains them again.",
+                va="center",
+                fontsize=10,
+            )
             return figure
         reader = self.reader("test")
         stored = load_predictions(run_dir)
         maps = [stored[k].values for k in images]
         title = f"{method} on test images ({self.profile} profile, {self.data_label}; no TTA)"
-        return self._keep(predictions([reader[k] for k in images], maps, reader, title, self.config.threshold), "samples", "predictions")
+        return self._keep(
+            predictions([reader[k] for k in images], maps, reader, title, self.config.threshold),
+            "samples",
+            "predictions",
+        )
 
     def prediction_scores(self, result: SectionResult, images: tuple[int, ...] = (0, 1)) -> pd.DataFrame:
         """Those images' scores, as the table scores them (with TTA)."""
@@ -162,7 +187,8 @@ class SectionWalkthrough:
 
     def score_figure(self, result: SectionResult) -> Figure:
         per_image = pd.read_csv(result.per_image, dtype={"id": str})
-        title = f"Table {self.section.table}: per-image scores ({self.profile} profile, {self.data_label}) and the paper's value"
+        title = (f"Table {self.section.table}: per-image scores ({self.profile} profile, {self.data_label}) "
+                 "and the paper's value")
         return self._keep(score_distributions(per_image, result.table, self.section, title), "figures", "scores")
 
 
@@ -176,6 +202,8 @@ def section_note(result: SectionResult) -> str:
     else:
         lines = ["Real data."]
     if result.reused:
-        lines.append(f"Reused finished runs, not trained again (`force=True` retrains them): {', '.join(result.reused)}.")
+        lines.append(
+            f"Reused finished runs, not trained again (`force=True` retrains them): {', '.join(result.reused)}."
+        )
     lines.append(f"Outputs in `{result.out_dir}`; {result.seconds:.0f} s.")
     return "\n\n".join(lines)
