@@ -92,6 +92,7 @@ class TrainingParts:
     steps_per_epoch: int
     reader: Reader
     val_reader: Reader | None
+    label: str = ""  # the run's name in progress lines: the table's row and seed
 
     @property
     def main_process(self) -> bool:
@@ -168,8 +169,8 @@ def train_step(parts: TrainingParts, batch: dict[str, torch.Tensor], state: Trai
     return loss.item()
 
 
-def train_one_epoch(parts: TrainingParts, state: TrainState, run_dir: RunDir, stop: StopOnSignal,
-                    on_step: Callable[[int, int], None] | None) -> dict[str, Any]:
+def train_one_epoch(parts: TrainingParts, state: TrainState, run_dir: RunDir, stop: StopOnSignal, bar: tqdm,
+                    on_step: Callable[[int, int], str | None] | None) -> dict[str, Any]:
     """The rest of the current epoch (all of it, or what follows a mid-epoch checkpoint); returns its
     log row. Checkpoints within the epoch every ``checkpoint_every`` steps, ``checkpoint_seconds``
     after the last save, and when a signal asks the run to stop (then :class:`TrainingInterrupted`)."""
@@ -177,17 +178,16 @@ def train_one_epoch(parts: TrainingParts, state: TrainState, run_dir: RunDir, st
     parts.sampler.epoch, parts.sampler.skip = state.epoch, state.batch_in_epoch
     parts.model.train()
     started = time.perf_counter()
-    progress = tqdm(
-        parts.loader, desc=f"epoch {state.epoch + 1}/{parts.epochs}", disable=not parts.main_process, leave=False
-    )
-    for batch in progress:
+    for batch in parts.loader:
         try:
             loss = train_step(parts, batch, state)
         except TrainingDiverged as error:
             kept = (f"The last good checkpoint is kept at {run_dir.checkpoint}." if run_dir.resumable
                     else "No checkpoint had been written yet.")
             raise TrainingDiverged(f"{error} {kept} Lower the learning rate (lr=...) or check the data.") from None
-        progress.set_postfix(loss=f"{loss:.4f}", img_s=f"{state.epoch_images / (time.perf_counter() - started):.1f}")
+        bar.update()
+        shown = {"epoch": f"{state.epoch + 1}/{parts.epochs}", "loss": f"{loss:.4f}",
+                 "img_s": f"{state.epoch_images / (time.perf_counter() - started):.1f}"}
         every = config.checkpoint_every and state.step % config.checkpoint_every == 0
         mid_epoch = (0 < config.checkpoint_seconds <= run_dir.seconds_since_save()
                      and state.batch_in_epoch < parts.steps_per_epoch)  # an epoch's end has its own rule
@@ -195,8 +195,8 @@ def train_one_epoch(parts: TrainingParts, state: TrainState, run_dir: RunDir, st
             save_state(parts, state, run_dir)
         if stop.requested:
             raise TrainingInterrupted(stop.requested, run_dir.path, state.epoch + 1, state.step)
-        if on_step is not None and parts.main_process:
-            on_step(state.step, parts.total_steps)
+        said = on_step(state.step, parts.total_steps) if on_step is not None and parts.main_process else None
+        bar.set_postfix(shown | ({"section": said} if said else {}), refresh=False)
     return {"epoch": state.epoch + 1, "step": state.step, "train_loss": state.epoch_loss / max(1, state.epoch_images),
             "lr": parts.optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started}
 
@@ -226,16 +226,8 @@ def end_epoch(parts: TrainingParts, state: TrainState, row: dict[str, Any], run_
     if checkpoint_due:
         save_state(parts, state, run_dir)
     run_dir.write_log(state.history)
-    log.info(
-        "%s seed %d: epoch %d/%d: loss %.4f, lr %.2e, %.0f s",
-        config.model,
-        config.seed,
-        state.epoch,
-        parts.epochs,
-        row["train_loss"],
-        row["lr"],
-        row["seconds"],
-    )
+    log.info("%s: epoch %d/%d: loss %.4f, lr %.2e, %.0f s", parts.label, state.epoch, parts.epochs, row["train_loss"],
+             row["lr"], row["seconds"])
 
 
 def save_state(parts: TrainingParts, state: TrainState, run_dir: RunDir, final: bool = False) -> None:
@@ -254,7 +246,8 @@ def train(
     run_dir: str | Path,
     resume: bool = False,
     cache_dir: Path | None = None,
-    on_step: Callable[[int, int], None] | None = None,
+    on_step: Callable[[int, int], str | None] | None = None,
+    label: str | None = None,
     *,
     model_factory: Callable[..., nn.Module] = build_model,
     loss_factory: Callable[[str], Callable] = build_loss,
@@ -264,7 +257,9 @@ def train(
 
     Every image and mask of the training, validation and test splits is read and checked first
     (:func:`cenet_lib.data.validate.check_splits`), before anything is built or written.
-    ``on_step(step, total_steps)`` is called after every optimizer step."""
+    One progress bar follows the run's steps, named by ``label`` (the table's row and seed; by
+    default the model and seed). ``on_step(step, total_steps)`` is called after every optimizer
+    step; the text it returns (the section's time left, say) is shown beside the bar."""
     folder = RunDir(run_dir, save)
     if resume and folder.finished:
         log.info("%s finished earlier: %s is kept as it is.", folder.path, folder.final)
@@ -286,9 +281,12 @@ def train(
             log.info("Resuming %s at epoch %d, step %d.", folder.path, state.epoch + 1, state.step)
     elif parts.main_process:
         folder.start_fresh(run)
-    with StopOnSignal() as stop:
+    parts.label = label or f"{run.config.model} seed {run.config.seed}"
+    bar = tqdm(total=parts.total_steps, initial=state.step, desc=parts.label, unit="step",
+               disable=not parts.main_process)
+    with StopOnSignal() as stop, bar:
         while state.epoch < parts.epochs and not state.stop_reason:
-            end_epoch(parts, state, train_one_epoch(parts, state, folder, stop, on_step), folder)
+            end_epoch(parts, state, train_one_epoch(parts, state, folder, stop, bar, on_step), folder)
     save_state(parts, state, folder, final=True)
     if run.hardware.world_size > 1:
         dist.barrier()

@@ -52,6 +52,13 @@ if [ ! -f "$_stamp" ] || [ "$(cat "$_stamp")" != "$_want" ]; then
         "$PYTHON" -m pip install --quiet -e "$_root[dev]" &&
         echo "$_want" >"$_stamp" || { echo "error: installation failed (see pip's output above)." >&2; return 1 2>/dev/null || exit 1; }
 fi
+# Notebooks are staged without outputs (.gitattributes names the filter; nbstripout does the work).
+if git -C "$_root" rev-parse --git-dir >/dev/null 2>&1 && "$PYTHON" -c 'import nbstripout' 2>/dev/null; then
+    _strip="'$PYTHON' -m nbstripout --extra-keys 'metadata.language_info metadata.papermill cell.metadata.papermill cell.metadata.execution'"
+    git -C "$_root" config filter.nbstripout.clean "$_strip"
+    git -C "$_root" config filter.nbstripout.smudge cat
+    git -C "$_root" config diff.ipynb.textconv "$_strip -t"
+fi
 # Kernels started by papermill and nbval run "python" from PATH: make it this environment's.
 export PATH="$(dirname "$PYTHON"):$PATH"
 export PYTHON

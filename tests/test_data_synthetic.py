@@ -139,15 +139,17 @@ def test_csv_reader_reads_boundaries(synthetic_root):
     np.testing.assert_array_equal(sample.extra["boundaries"], csv)
 
 
-def test_user_folder_split_created_once_and_reused(tmp_path, capsys):
+def test_user_folder_split_created_once_and_reused(tmp_path, caplog):
     from cenet_lib.data.synthetic import synth_folder
 
+    caplog.set_level("INFO", logger="cenet_lib")
     root = synth_folder(tmp_path / "mine")
     train = build_reader(str(root), "train")
-    assert "Created a split" in capsys.readouterr().out
+    assert "Created a split" in caplog.text
     assert (root / LOCAL_SPLIT_FILE).is_file()
+    caplog.clear()
     again = build_reader(str(root), "train")
-    assert "Created" not in capsys.readouterr().out and again.ids == train.ids
+    assert "Created" not in caplog.text and again.ids == train.ids
     assert train.num_classes == 1 and train.in_channels == 3
 
 

@@ -12,6 +12,7 @@ the classes, background first: the evaluation's per-class Dice and IoU then carr
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ MAX_LABELS = 32
 #: The layouts a folder of the user's own images may have, in one line (``data/README.md`` draws them).
 LAYOUT = ("expected FOLDER/images/NAME.png with FOLDER/masks/NAME.png (the same names), or FOLDER/train/images, "
           "FOLDER/train/masks, FOLDER/test/images and FOLDER/test/masks (data/README.md)")
+
+log = logging.getLogger(__name__)
 
 
 def layout_hint(root: Path, base: Path) -> str:
@@ -115,7 +118,7 @@ class ImageFolder(Reader):
                     if len(ids) > 1
                     else {"train": ids, "test": ids},
                 )
-                print(f"Created a split for {self.root} (20% test, seed 0) in {local}; it will be reused.")
+                log.info("Created a split for %s (20%% test, seed 0) in %s; it will be reused.", self.root, local)
             chosen = set(load_split(self.name, self.root, ids, split_file)[split])
             pairs = [pair for pair in pairs if pair[0].stem in chosen]
         self.pairs = pairs

@@ -233,8 +233,8 @@ READING_GUIDE = (
 )
 
 
-def markdown(frame: pd.DataFrame, heading: str = "## The paper's claims, checked") -> str:
-    """The ledger as a Markdown table, with how to read it."""
+def markdown(frame: pd.DataFrame, heading: str = "## The paper's claims, checked", guide: str = READING_GUIDE) -> str:
+    """The ledger as a Markdown table, with how to read it (``guide``)."""
     shown = frame.copy()
     judged = frame["n_seeds"].fillna(0) >= MIN_SEEDS
     shown["effect (95% CI)"] = [
@@ -251,7 +251,7 @@ def markdown(frame: pd.DataFrame, heading: str = "## The paper's claims, checked
     counts = frame["verdict"].value_counts()
     tally = ", ".join(f"{counts[name]} {name}" for name in STATUSES if name in counts) or "no claims"
     return "\n".join(
-        [heading, "", f"{tally}. {READING_GUIDE}", "", shown.astype(object).fillna("-").to_markdown(index=False), ""]
+        [heading, "", f"{tally}. {guide}", "", shown.astype(object).fillna("-").to_markdown(index=False), ""]
     )
 
 
@@ -269,4 +269,6 @@ def section_claims(results: str | Path, section: str) -> str:
     """The "What this shows" paragraph of a section's notebook: its claims and their verdicts."""
     frame = ledger(results)
     table = SECTIONS[section].table
-    return markdown(frame[frame["table"] == table].reset_index(drop=True), f"### What this shows (Table {table})")
+    guide = "How to read a verdict: [the README](../README.md#the-papers-claims-checked)."
+    frame = frame[frame["table"] == table].reset_index(drop=True)
+    return markdown(frame, f"### What this shows (Table {table})", guide)

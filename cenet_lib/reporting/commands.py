@@ -10,6 +10,7 @@ from ..config import PROFILES, RunConfig
 from ..hardware import resolve_hardware
 from .archive import write_archive
 from .claims import write_ledger
+from .notebook import section_seeds
 from .orchestrate import RunAllOptions, run_all
 from .schedule import train_sections
 from .section import run_section
@@ -26,7 +27,8 @@ def section_command(args: argparse.Namespace) -> int:
     """Tables, figures and the results index of paper sections, as the notebooks write them. With
     ``--jobs N`` (or ``--gpus``) the runs are trained side by side first, and a section with a
     failed run gets no table."""
-    written, seeds, names, force = [], tuple(range(args.seeds)), list(dict.fromkeys(args.sections)), args.force
+    written, names, force = [], list(dict.fromkeys(args.sections)), args.force
+    seeds = {name: section_seeds(name, args.profile, args.out, args.seeds) for name in names}
     gpus = [gpu for gpu in args.gpus.split(",") if gpu]
     if args.jobs > 1 or gpus:
         failed = train_sections(dict.fromkeys(names, args.profile), max(args.jobs, len(gpus)), gpus, force, seeds,
@@ -35,7 +37,7 @@ def section_command(args: argparse.Namespace) -> int:
         names, force = [name for name in names if name not in failed], False  # the tables reuse the runs just trained
     for name in names:
         result = run_section(name, profile=args.profile, data_root=args.data_root, device=args.device,
-                             seeds=seeds, out_root=args.out, encoder_weights=args.encoder_weights, force=force)
+                             seeds=seeds[name], out_root=args.out, encoder_weights=args.encoder_weights, force=force)
         data = "synthetic stand-in" if result.synthetic else "real data"
         print(
             f"{name}: Table {SECTIONS[name].table} on {data} in {result.seconds:.0f} s: {result.table_files.markdown}"
@@ -110,7 +112,8 @@ def _add_section_commands(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("sections", nargs="+", choices=list(SECTIONS))
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
-    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per trained row")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="seeds 0..N-1 per trained row (default: the committed table's seeds, else seed 0)")
     p.add_argument("--jobs", type=int, default=1, help="train N runs (row x seed) side by side, then write the tables")
     p.add_argument("--force", action="store_true", help="retrain rows already finished")
     p.set_defaults(func=section_command)
@@ -124,7 +127,8 @@ def _add_section_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--only", nargs="*", default=None, metavar="SECTION", help=f"some of: {' '.join(SECTIONS)} (default: all)"
     )
-    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per trained row (default 1)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="seeds 0..N-1 per trained row (default: each committed table's seeds, else seed 0)")
     p.add_argument("--jobs", type=int, default=None,
                    help="train N runs (row x seed) side by side first, then run the notebooks, which reuse them")
     p.add_argument("--force", action="store_true", help="redo sections (and rows) already finished")

@@ -30,9 +30,8 @@ def class_legend(figure, classes: int, names: tuple[str, ...] | None, **placemen
     """A legend of the classes' colours in :func:`show_labels`, named by ``names`` where given."""
     colours = plt.get_cmap("tab10")(np.arange(classes) / max(9, classes - 1))
     names = names or tuple(f"class {k}" for k in range(classes))
-    figure.legend(
-        [Patch(color=colours[k]) for k in range(classes)], names[:classes], fontsize=7, frameon=False, **placement
-    )
+    handles = [Patch(color=colours[k]) for k in range(classes)]
+    figure.legend(handles, names[:classes], fontsize=TITLE_POINTS, frameon=False, **placement)
 
 
 def plot_losses(axis, logs: dict[str, pd.DataFrame]) -> None:
@@ -42,7 +41,7 @@ def plot_losses(axis, logs: dict[str, pd.DataFrame]) -> None:
     axis.set(xlabel="epoch", ylabel="training loss")
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no 1.2, 1.4 ticks on short runs
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=TITLE_POINTS)
 
 
 def loss_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
@@ -71,40 +70,42 @@ def training_curves(logs: dict[str, pd.DataFrame], validation: str, label: str, 
     if right.lines:
         right.xaxis.set_major_locator(MaxNLocator(integer=True))
         right.grid(alpha=0.3)
-        right.legend(fontsize=7)
+        right.legend(fontsize=TITLE_POINTS)
     else:
         right.text(
             0.5, 0.5, "this dataset has no validation split", ha="center", va="center", transform=right.transAxes
         )
         right.set_xticks([])
         right.set_yticks([])
-    figure.suptitle(title, fontsize=10)
+    figure.suptitle(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout()
     return figure
 
 
 def score_distributions(per_image: pd.DataFrame, long: pd.DataFrame, section: Section, title: str) -> Figure:
     """Per-image scores of every trained row for each of the table's metrics (one dot per test
-    image and seed, a box over them), with the paper's value marked where it reports one."""
+    image and seed, a box over them; rows read across, so their names stay horizontal), with the
+    paper's value marked where it reports one."""
     metrics = list(section.metrics.items())
     methods = [row.method for row in section.rows if row.method in set(per_image["method"])]
-    figure, axes = plt.subplots(
-        1, len(metrics), figsize=(max(5, 1.2 * len(methods)) * len(metrics), 4.2), squeeze=False
-    )
+    figure, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics) + 2, 0.55 * len(methods) + 1.8),
+                                squeeze=False, sharey=True)
     rng = np.random.default_rng(0)
     for axis, (label, column) in zip(axes[0], metrics, strict=True):
         values = [per_image.loc[per_image["method"] == method, column].dropna().to_numpy() for method in methods]
-        axis.boxplot(values, showfliers=False, widths=0.5)
+        axis.boxplot(values, showfliers=False, widths=0.5, orientation="horizontal")
         for k, points in enumerate(values, start=1):
-            axis.scatter(k + rng.uniform(-0.15, 0.15, points.size), points, s=8, alpha=0.6, color="tab:blue")
+            axis.scatter(points, k + rng.uniform(-0.15, 0.15, points.size), s=10, alpha=0.6, color="tab:blue")
         paper = [long.loc[(long["method"] == method) & (long["metric"] == label), "paper_mean"] for method in methods]
-        marked = [(k, float(p.iloc[0])) for k, p in enumerate(paper, start=1) if len(p) and not np.isnan(p.iloc[0])]
+        marked = [(float(p.iloc[0]), k) for k, p in enumerate(paper, start=1) if len(p) and not np.isnan(p.iloc[0])]
         if marked:
-            axis.scatter(*zip(*marked, strict=True), marker="D", s=40, color="tab:red", zorder=3, label="paper")
-            axis.legend(fontsize=7, scatterpoints=1)
-        axis.set_xticks(range(1, len(methods) + 1), methods, rotation=30, ha="right", fontsize=7)
-        axis.set(ylabel=label, title=f"{label} per test image")
-        axis.grid(alpha=0.3, axis="y")
-    figure.suptitle(title, fontsize=10)
+            axis.scatter(*zip(*marked, strict=True), marker="D", s=45, color="tab:red", zorder=3, label="paper")
+            axis.legend(fontsize=TITLE_POINTS, scatterpoints=1, loc="best")
+        axis.set_yticks(range(1, len(methods) + 1), methods, fontsize=TITLE_POINTS)
+        axis.invert_yaxis()  # the table's order, top to bottom
+        axis.set_xlabel(label, fontsize=TITLE_POINTS)
+        axis.set_title(f"{label} per test image", fontsize=TITLE_POINTS + 1)
+        axis.grid(alpha=0.3, axis="x")
+    figure.suptitle(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout()
     return figure

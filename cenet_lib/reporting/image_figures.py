@@ -8,7 +8,7 @@ follows from the samples and the reader's task, not its name.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -24,6 +24,7 @@ from ..metrics import boundary_positions
 from ..models import build_model
 from ..tasks import CellStackTask, LayerBoundaryTask
 from .figures import TITLE_POINTS, class_legend, show_labels
+from .stored_predictions import StoredPrediction
 
 #: True positive, false positive, false negative: the error maps' three colours.
 ERROR_COLOURS = {
@@ -85,7 +86,7 @@ def training_samples(reader: Reader, title: str, count: int = 3) -> Figure:
         class_legend(
             figure, reader.num_classes, reader.class_names, loc="lower center", ncol=min(5, reader.num_classes)
         )
-    figure.suptitle(title, fontsize=10)
+    figure.suptitle(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout(rect=(0, 0.06 if reader.num_classes > 1 else 0, 1, 0.95), h_pad=1.5)
     return figure
 
@@ -115,7 +116,7 @@ def input_views(reader: Reader, policy: InputPolicy, model_name: str, seed: int 
     for axis, (image, title) in zip(axes, views, strict=True):
         axis.imshow(image, cmap="gray")
         _plain(axis, title)
-    figure.suptitle(f"How {sample.id} reaches the network (width x height in pixels)", fontsize=10)
+    figure.suptitle(f"How {sample.id} reaches the network (width x height in pixels)", fontsize=TITLE_POINTS + 1)
     figure.tight_layout()
     return figure
 
@@ -147,7 +148,7 @@ def predictions(
                 axes[row, 2].imshow(_grey(sample.image), cmap="gray")
                 _boundaries(axes[row, 2], sample.mask, reader.task, "lime", "true boundaries")
                 _boundaries(axes[row, 2], labels, reader.task, "magenta", "predicted boundaries")
-                axes[row, 2].legend(fontsize=6, loc="lower right")
+                axes[row, 2].legend(fontsize=TITLE_POINTS, loc="lower right")
                 _plain(axes[row, 2], "boundaries over the B-scan")
             else:
                 axes[row, 2].imshow(labels == sample.mask, cmap="gray", vmin=0, vmax=1)
@@ -156,7 +157,8 @@ def predictions(
             errors = error_map(labels > 0, sample.mask > 0)
         else:
             shown = axes[row, 1].imshow(predicted, cmap="magma", vmin=0, vmax=1)
-            figure.colorbar(shown, ax=axes[row, 1], fraction=0.046, pad=0.02).set_label("probability", fontsize=7)
+            bar = figure.colorbar(shown, ax=axes[row, 1], fraction=0.046, pad=0.02)
+            bar.set_label("probability", fontsize=TITLE_POINTS)
             _plain(axes[row, 1], "probability of the foreground")
             axes[row, 2].imshow(predicted >= threshold, cmap="gray", vmin=0, vmax=1)
             _plain(axes[row, 2], f"thresholded at {threshold}")
@@ -166,8 +168,8 @@ def predictions(
         axes[row, 4].imshow(errors)
         _plain(axes[row, 4], "errors" + (" (foreground vs background)" if reader.num_classes > 1 else ""))
     figure.legend([Patch(color=colour) for colour in ERROR_COLOURS.values()], list(ERROR_COLOURS), loc="lower center",
-                  ncol=3, fontsize=8, frameon=False)
-    figure.suptitle(title, fontsize=10)
+                  ncol=3, fontsize=TITLE_POINTS, frameon=False)
+    figure.suptitle(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout(rect=(0, 0.04, 1, 0.96))
     return figure
 
@@ -189,11 +191,10 @@ def sample_results(
     images: list[np.ndarray],
     predictions: dict[str, list[np.ndarray]],
     references: list[np.ndarray],
-    path: Path,
     title: str,
     classes: int = 1,
     class_names: tuple[str, ...] | None = None,
-) -> Path:
+) -> Figure:
     """One row per image: the image, each model's prediction (a probability map, or a label map for
     several classes) and the ground truth, as in Figs. 5-7; a colour bar for the probabilities, a
     legend of the classes for label maps."""
@@ -208,8 +209,8 @@ def sample_results(
             _show(axes[row, column], predictions[name][row], labels, classes)
         _show(axes[row, -1], references[row], labels, classes)
     for column, name in enumerate(columns):
-        axes[0, column].set_title(name, fontsize=9)
-    figure.suptitle(title, fontsize=10)
+        axes[0, column].set_title(textwrap.fill(name, 18), fontsize=TITLE_POINTS)
+    figure.suptitle(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout(rect=(0, 0, 1 - 1.2 / (2.4 * len(columns) + 1.2), 1))
     if labels:
         class_legend(figure, classes, class_names, loc="center right")
@@ -220,10 +221,25 @@ def sample_results(
             fraction=0.02,
             pad=0.02,
         )
-        bar.set_label("probability of the foreground (ground truth: 1)", fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+        bar.set_label("probability of the foreground (ground truth: 1)", fontsize=TITLE_POINTS)
+    return figure
+
+
+def stored_maps(stored: list[StoredPrediction], classes: int, title: str) -> Figure:
+    """Stored predictions on their own, where the dataset's images are not on the machine: each
+    test image's probability map (a label map for several classes), named by its id."""
+    figure, axes = plt.subplots(1, len(stored), figsize=(5 * len(stored), 4.4), squeeze=False)
+    for axis, prediction in zip(axes[0], stored, strict=True):
+        if prediction.labels:
+            show_labels(axis, prediction.values, classes)
+        else:
+            shown = axis.imshow(prediction.values, cmap="magma", vmin=0, vmax=1)
+            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02).set_label("probability", fontsize=TITLE_POINTS)
+        _plain(axis, f"{prediction.image_id}: {prediction.values.shape[1]}x{prediction.values.shape[0]}")
+    if stored and stored[0].labels:
+        class_legend(figure, classes, None, loc="lower center", ncol=min(5, classes))
+    figure.suptitle(title, fontsize=TITLE_POINTS + 1)
+    figure.tight_layout(rect=(0, 0.06 if stored and stored[0].labels else 0, 1, 0.95))
+    return figure
 
 

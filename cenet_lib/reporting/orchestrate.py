@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .archive import write_archive
+from .notebook import section_seeds
 from .plan import SectionPlan, plan_section
 from .schedule import train_sections
 from .sections import SECTIONS
@@ -39,7 +40,7 @@ class RunAllOptions:
     profile: str = "auto"  # auto, or a profile for every section
     data_root: str | None = None
     device: str = "auto"
-    seeds: int = 1
+    seeds: int | None = None  # None: each section's committed seeds (seed 0 where none are committed)
     encoder_weights: str = "random"
     jobs: int = 1
     gpus: list[str] = field(default_factory=list)
@@ -54,19 +55,20 @@ def run_all(options: RunAllOptions) -> int:
     out_root = options.out.resolve()
     plans = {name: plan_section(name, options.profile, options.data_root, out_root) for name in options.sections}
     log.info("Plan:\n%s\n", "\n".join(f"  {plan.message}" for plan in plans.values()))
+    seeds = {name: section_seeds(name, plan.profile, out_root, options.seeds) for name, plan in plans.items()}
     failed: dict[str, str] = {}
     force = options.force
     if options.jobs > 1 or options.gpus:
         log.info("Training the sections' runs, %d side by side; then the notebooks, which reuse them.", options.jobs)
         broken = train_sections({name: plan.profile for name, plan in plans.items()}, options.jobs, options.gpus, force,
-                                tuple(range(options.seeds)), data_root=options.data_root, device=options.device,
+                                seeds, data_root=options.data_root, device=options.device,
                                 out_root=out_root, encoder_weights=options.encoder_weights)
         failed = {
             name: "a run failed while training side by side (its log is beside its folder in runs/)" for name in broken
         }
         force = False  # the runs were just trained (again, with force)
     for name, plan in plans.items():
-        _run_notebook(plan, options, out_root, force, failed.get(name))
+        _run_notebook(plan, options, out_root, seeds[name], force, failed.get(name))
     return _summarise(plans, options)
 
 
@@ -74,8 +76,11 @@ def _executed(plan: SectionPlan) -> tuple[Path, str]:
     return plan.out_dir / "executed", SECTIONS[plan.section].notebook
 
 
-def _run_notebook(plan: SectionPlan, options: RunAllOptions, out_root: Path, force: bool, failure: str | None) -> None:
-    """Run one section's notebook through papermill, leaving a ``.done`` or ``.failed`` marker."""
+def _run_notebook(plan: SectionPlan, options: RunAllOptions, out_root: Path, seeds: tuple[int, ...], force: bool,
+                  failure: str | None) -> None:
+    """Run one section's notebook through papermill, leaving a ``.done`` or ``.failed`` marker. It
+    writes the section's results into ``out_root`` (the notebook's ``replace_committed``), reusing
+    the finished runs there and training the others (all of them again with ``force``)."""
     import papermill
 
     executed, notebook = _executed(plan)
@@ -95,8 +100,7 @@ def _run_notebook(plan: SectionPlan, options: RunAllOptions, out_root: Path, for
         "out_dir": str(out_root),
         "data_root": options.data_root,
         "encoder_weights": options.encoder_weights,
-        "seeds": list(range(options.seeds)),
-        "force": force,
+        "seeds": list(seeds), "retrain": force, "replace_committed": True,
     }
     progress = executed / f"{notebook}.progress"
     os.environ["CENET_PROGRESS_FILE"] = str(progress)

@@ -34,6 +34,10 @@ class RunJob:
     overrides: dict[str, Any]
     run_dir: Path
     samples: bool  # the row's first seed: store its sample predictions
+    #: a finished record elsewhere (the committed results) that this run is read from, never written
+    #: to; or, when the run is trained again, the record its new scores are compared with
+    record: Path | None = None
+    read_only: bool = False  # reused from ``record`` as it is: nothing is trained or written
 
     @property
     def seed(self) -> int:
@@ -88,6 +92,11 @@ def results_dir(out_root: str | Path, profile: str, synthetic: bool) -> Path:
     return Path(out_root) / (f"{profile}-synthetic" if synthetic and profile != "smoke" else profile)
 
 
+def run_finished(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` is trained and scored: its record holds its test scores."""
+    return (run_dir / "metrics_test_per_image.csv").is_file()
+
+
 def run_folder(out_dir: Path, config: RunConfig) -> Path:
     """``<out_dir>/runs/<dataset>/<run name>``: named by what the run is, so every table that asks for it finds it."""
     return out_dir / "runs" / config.identity()["dataset"] / config.run_name()
@@ -103,10 +112,17 @@ def section_runs(
     rows: list[str] | None = None,
     encoder_weights: str = "random",
     settings: dict[str, Any] | None = None,
+    reuse_from: Path | None = None,
+    force: bool = False,
+    synthetic: bool | None = None,
 ) -> SectionRuns:
-    """The runs section ``name`` asks for (all its rows, or the paper labels in ``rows``), each in its folder."""
+    """The runs section ``name`` asks for (all its rows, or the paper labels in ``rows``), each in its
+    folder under ``out_root``. A run already finished under ``reuse_from`` (the committed results) is
+    read from there, never written to, unless ``force`` trains it again under ``out_root``.
+    ``synthetic`` None looks for the real data under ``data_root``."""
     section = SECTIONS[name]
-    synthetic = profile == "smoke" or not real_data_found(section, data_root)
+    if synthetic is None:
+        synthetic = profile == "smoke" or not real_data_found(section, data_root)
     out_dir = results_dir(out_root, profile, synthetic)
     chosen = [row for row in section.rows if rows is None or row.method in rows]
     if not chosen:
@@ -126,18 +142,13 @@ def section_runs(
             # U-Net has no pretrained encoder: the paper trains it from scratch whatever the other rows use
             overrides = {**common, "model": row.model, "loss": row.loss, "seed": seed,
                          "encoder_weights": "random" if row.model == "unet" else encoder_weights}
-            run_dir = run_folder(out_dir, section_config(name, profile, overrides))
-            jobs.append(
-                RunJob(
-                    name,
-                    row.method,
-                    f"{row.method} ({number}/{len(chosen)}, seed {seed})",
-                    profile,
-                    overrides,
-                    run_dir,
-                    samples=seed == seeds[0],
-                )
-            )
+            config = section_config(name, profile, overrides)
+            run_dir, record = run_folder(out_dir, config), None
+            if reuse_from is not None and run_finished(run_folder(reuse_from, config)):
+                record = run_folder(reuse_from, config)
+            label = f"{row.method} ({number}/{len(chosen)}, seed {seed})"
+            jobs.append(RunJob(name, row.method, label, profile, overrides, record if record and not force else run_dir,
+                               samples=seed == seeds[0], record=record, read_only=bool(record) and not force))
     return SectionRuns(section, profile, synthetic, out_dir, common, jobs)
 
 

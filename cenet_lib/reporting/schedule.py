@@ -26,8 +26,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..messages import show_messages
-from .plan import RunJob, section_runs
-from .runner import finish_run, run_finished
+from .plan import RunJob, run_finished, section_runs
+from .runner import finish_run
 from .sections import SECTIONS
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def train_side_by_side(
     """Train every unfinished run of ``jobs`` (each folder once) in ``workers`` processes; returns
     the failed runs' folders with their errors."""
     unique = list({job.run_dir: job for job in jobs}.values())
-    pending = [job for job in unique if force or not run_finished(job.run_dir)]
+    pending = [job for job in unique if not job.read_only and (force or not run_finished(job.run_dir))]
     log.info(
         "%d runs: %d finished earlier, %d to train with %d side by side%s",
         len(unique),
@@ -110,11 +110,12 @@ def train_side_by_side(
 
 
 def train_sections(profiles: dict[str, str], workers: int, gpus: list[str] | None = None, force: bool = False,
-                   seeds: tuple[int, ...] = (0,), **where: Any) -> dict[str, list[RunJob]]:
+                   seeds: tuple[int, ...] | dict[str, tuple[int, ...]] = (0,), **where: Any) -> dict[str, list[RunJob]]:
     """Train every run of the sections (name -> profile) side by side; ``where`` holds
     :func:`section_runs`' ``data_root``, ``device``, ``out_root`` and ``encoder_weights``. Returns each
     section with a failed run, and those runs (it gets no table), after saying so."""
-    plans = {name: section_runs(name, profile, seeds=seeds, **where).jobs for name, profile in profiles.items()}
+    chosen = seeds if isinstance(seeds, dict) else dict.fromkeys(profiles, seeds)
+    plans = {name: section_runs(name, profile, seeds=chosen[name], **where).jobs for name, profile in profiles.items()}
     failures = train_side_by_side([job for jobs in plans.values() for job in jobs], workers, gpus, force)
     failed = {name: [job for job in jobs if job.run_dir in failures] for name, jobs in plans.items()}
     for name, jobs in failed.items():

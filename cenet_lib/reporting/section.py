@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..data.run_readers import make_reader
@@ -22,7 +23,7 @@ from ..provenance import provenance
 from ..resolved import ResolvedRun
 from .figures import loss_curves
 from .image_figures import sample_results
-from .plan import RunJob, section_runs
+from .plan import RunJob, run_finished, section_runs
 from .runner import Progress, finish_run
 from .sections import Section
 from .stored_predictions import SAMPLE_IMAGES, load_predictions
@@ -35,7 +36,7 @@ class SectionResult:
     table_files: TableFiles  # the table as CSV, Markdown, LaTeX and its provenance JSON
     per_image: Path  # every trained row's per-image scores, the claims ledger's evidence
     loss_curves: Path
-    samples: Path
+    samples: Path | None  # Figs. 5-7 beside the table (None where the committed results are only read)
     synthetic: bool
     seconds: float
     out_dir: Path  # where the table and figures went (see plan.results_dir)
@@ -68,12 +69,17 @@ def run_section(
     force: bool = False,
     settings: dict[str, Any] | None = None,
     progress_file: str | None = None,
+    reuse_from: Path | None = None,
 ) -> SectionResult:
-    """Train and evaluate the rows of section ``name`` (all, or the paper labels in ``rows``)."""
+    """Train and evaluate the rows of section ``name`` (all, or the paper labels in ``rows``), its
+    outputs under ``out_root``; runs finished under ``reuse_from`` (the committed results) are read
+    from there unless ``force`` trains them again (:func:`~.plan.section_runs`)."""
     started = time.perf_counter()
-    runs = section_runs(name, profile, data_root, device, seeds, out_root, rows, encoder_weights, settings)
+    runs = section_runs(name, profile, data_root, device, seeds, out_root, rows, encoder_weights, settings, reuse_from,
+                        force)
     section, synthetic, out_dir = runs.section, runs.synthetic, runs.out_dir
-    progress = Progress(progress_file or os.environ.get("CENET_PROGRESS_FILE"), name)
+    to_train = [job for job in runs.jobs if not job.read_only and (force or not run_finished(job.run_dir))]
+    progress = Progress(progress_file or os.environ.get("CENET_PROGRESS_FILE"), name, len(to_train))
     scored = _score_rows(section, runs.jobs, progress, force)
     progress.write(f"{name}: writing Table {section.table} and its figures")
     reader = make_reader(runs.config(), "test")
@@ -144,13 +150,11 @@ def _samples(section: Section, runs: dict[str, Path], out_dir: Path, reader) -> 
         if len(stored) >= len(samples):
             predictions[row.method] = [prediction.values for prediction in stored[: len(samples)]]
     path = out_dir / "samples" / f"samples_{section.name}.png"
-    return sample_results(
-        [s.image for s in samples],
-        predictions,
-        [s.mask for s in samples],
-        path,
-        f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})",
-        classes=reader.num_classes,
-        class_names=reader.class_names,
-    )
+    title = f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})"
+    figure = sample_results([s.image for s in samples], predictions, [s.mask for s in samples], title,
+                            classes=reader.num_classes, class_names=reader.class_names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
