@@ -64,13 +64,13 @@ def architecture_figure(model: torch.nn.Module, input_shape: tuple[int, ...], ti
     rest = [part for part in parts if part[1] != "encoder"]
     columns = max(len(encoder), 1) + 1
     figure, axis = plt.subplots(figsize=(13, 5.2))
-    axis.set_xlim(-0.6, columns + 0.2)
+    axis.set_xlim(-0.6, columns + 0.5)
     axis.set_ylim(-0.9, 2.6)
     axis.axis("off")
     places = {label: (k, 1.8) for k, (label, *_) in enumerate(encoder)}
     context = [part for part in rest if part[1] == "context"]
     for k, (label, *_) in enumerate(context):
-        places[label] = (len(encoder) - 0.55 + k * 0.95, 0.9)
+        places[label] = (len(encoder) - 0.75 + k * 1.1, 0.9)
     lower = [part for part in rest if part[1] in ("decoder", "head")]
     for k, (label, *_) in enumerate(lower):
         places[label] = (len(encoder) - 1 - k, 0.0)

@@ -88,8 +88,8 @@ def score_distributions(per_image: pd.DataFrame, long: pd.DataFrame, section: Se
     paper's value marked where it reports one."""
     metrics = list(section.metrics.items())
     methods = [row.method for row in section.rows if row.method in set(per_image["method"])]
-    figure, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics) + 2, 0.55 * len(methods) + 1.8),
-                                squeeze=False, sharey=True)
+    width = min(11.0, 4.0 + 3.5 * len(metrics))  # JupyterLab's default width shows it at its own size
+    figure, axes = plt.subplots(1, len(metrics), figsize=(width, 0.55 * len(methods) + 1.8), squeeze=False, sharey=True)
     rng = np.random.default_rng(0)
     for axis, (label, column) in zip(axes[0], metrics, strict=True):
         values = [per_image.loc[per_image["method"] == method, column].dropna().to_numpy() for method in methods]

@@ -87,8 +87,8 @@ def section_results(
         result = run_section(name, profile, data_root, device, wanted, target, rows, encoder_weights, force=retrain,
                              reuse_from=committed if target != Path(out_dir) else None)
     except TrainingInterrupted as stop:
-        raise NotebookInterrupted(f"{stop}. Run this cell again to resume from it (with retrain=False, the "
-                                  "finished runs are kept); nothing committed was changed.") from None
+        raise NotebookInterrupted(f"{stop}. Run this cell again to resume from it; nothing committed was "
+                                  "changed.") from None
     return result, False
 
 

@@ -107,8 +107,8 @@ def finish_run(job: RunJob, force: bool = False, progress: Progress | None = Non
 def _train_or_reuse(job: RunJob, run: ResolvedRun, progress: Progress, force: bool) -> bool:
     run_dir, model_file = job.run_dir, job.run_dir / "model.pt"
     must_train = force or not (model_file.is_file() or run_finished(run_dir))
-    if must_train:
-        _train(job, run, run_dir, progress, resume=not force)
+    if must_train:  # an interrupted run resumes; ``force`` starts over only from finished weights
+        _train(job, run, run_dir, progress, resume=not (force and model_file.is_file()))
     else:
         log.info("%s: %s: reusing the finished run in %s (force=True trains it again)", job.section, job.label, run_dir)
     if must_train or not run_finished(run_dir):

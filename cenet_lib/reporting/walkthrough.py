@@ -5,8 +5,8 @@ the network, the model, training, predictions and the table, as tables and matpl
 >>> result = walk.results()            # the committed reproduction: nothing trained or written
 >>> walk.architecture_figure(); walk.data_figure(); walk.training_figure(result)
 
-Each figure is returned for a notebook to show inline, at a size legible at JupyterLab's default
-width (:data:`LEGIBLE`: no text under 10 points). When the notebook computed its own results, each
+Each figure is returned for a notebook to show inline, legible at JupyterLab's default width (no
+text under 10 points). When the notebook computed its own results, each
 is also written as a PNG under that results folder (those that show dataset images under
 ``samples/``, never committed, the others under ``figures/``); the committed results are only read.
 Figures that need the dataset's images say so in one line when it is not on the machine
@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -41,11 +39,6 @@ from .stored_predictions import SAMPLE_IMAGES, has_predictions, load_predictions
 log = logging.getLogger(__name__)
 #: Parameters of the authors' released CE-Net (their PyTorch code; see cenet_lib/models/context.py).
 AUTHORS_PARAMETERS = {"cenet": 29_003_093}
-#: Text sizes of the notebooks' figures, in points.
-LEGIBLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 10,
-           "ytick.labelsize": 10, "legend.fontsize": 10, "figure.titlesize": 12}
-
-
 def show(*tables: pd.DataFrame | None) -> None:
     """Display each table that is there (a missing one has said why in one line)."""
     from IPython.display import display
@@ -53,12 +46,6 @@ def show(*tables: pd.DataFrame | None) -> None:
     for table in tables:
         if table is not None:
             display(table)
-
-
-@contextmanager
-def legible():
-    with plt.rc_context(LEGIBLE):
-        yield
 
 
 @dataclass
@@ -122,10 +109,9 @@ class SectionWalkthrough:
         channels, classes = self._channels_and_classes()
         model = build_model("cenet", classes, channels)
         height, width = self.policy.size
-        with legible():
-            title = (f"CE-Net for one {width}x{height} input ({self.profile} profile), drawn from this package's "
-                     "model (the paper's Fig. 1)")
-            return architecture_figure(model, (1, channels, height, width), title)
+        title = (f"CE-Net for one {width}x{height} input ({self.profile} profile), drawn from this package's "
+                 "model (the paper's Fig. 1)")
+        return architecture_figure(model, (1, channels, height, width), title)
 
     def data_table(self) -> pd.DataFrame | None:
         """Images per split, the first image's size, channels and classes, and what is substituted."""
@@ -153,15 +139,13 @@ class SectionWalkthrough:
         if self.missing_data:
             return None
         reader = self.reader("train")
-        with legible():
-            figure = training_samples(reader, f"Three training images of {reader.name} ({self.data_label})")
+        figure = training_samples(reader, f"Three training images of {reader.name} ({self.data_label})")
         return self._keep(figure, "samples", "data")
 
     def input_figure(self) -> Figure | None:
         if self.missing_data:
             return None
-        with legible():
-            figure = input_views(self.reader("train"), self.policy, self.section.rows[-1].model, self.config.seed)
+        figure = input_views(self.reader("train"), self.policy, self.section.rows[-1].model, self.config.seed)
         return self._keep(figure, "samples", "input")
 
     def _channels_and_classes(self) -> tuple[int, int]:
@@ -195,9 +179,8 @@ class SectionWalkthrough:
                      "records were kept); retrain=True trains the runs.", self.section.table)
             return None
         label, column = next(iter(self.section.metrics.items()))
-        with legible():
-            title = f"Table {self.section.table}: training ({self.profile} profile, {self.data_label})"
-            figure = training_curves(logs, f"val_{column}", label, title)
+        title = f"Table {self.section.table}: training ({self.profile} profile, {self.data_label})"
+        figure = training_curves(logs, f"val_{column}", label, title)
         return self._keep(figure, "figures", "training")
 
     def _shown_run(self, result: SectionResult) -> tuple[str, Path] | None:
@@ -218,13 +201,12 @@ class SectionWalkthrough:
         method, run_dir = shown
         stored = [load_predictions(run_dir)[k] for k in images]
         title = f"{method} on test images ({self.profile} profile, {self.data_label}; no TTA)"
-        with legible():
-            if self.missing_data:
-                figure = stored_maps(stored, READERS[self.section.dataset].num_classes, title)
-            else:
-                reader = self.reader("test")
-                figure = predictions([reader[k] for k in images], [p.values for p in stored], reader, title,
-                                     self.config.threshold)
+        if self.missing_data:
+            figure = stored_maps(stored, READERS[self.section.dataset].num_classes, title)
+        else:
+            reader = self.reader("test")
+            figure = predictions([reader[k] for k in images], [p.values for p in stored], reader, title,
+                                 self.config.threshold)
         return self._keep(figure, "samples", "predictions")
 
     def prediction_scores(self, result: SectionResult, images: tuple[int, ...] = (0, 1)) -> pd.DataFrame | None:
@@ -242,8 +224,7 @@ class SectionWalkthrough:
         per_image = pd.read_csv(result.per_image, dtype={"id": str})
         title = (f"Table {self.section.table}: per-image scores ({self.profile} profile, {self.data_label}) "
                  "and the paper's value")
-        with legible():
-            figure = score_distributions(per_image, result.table, self.section, title)
+        figure = score_distributions(per_image, result.table, self.section, title)
         return self._keep(figure, "figures", "scores")
 
     def samples_figure(self, result: SectionResult) -> Figure | None:
@@ -258,9 +239,8 @@ class SectionWalkthrough:
         if not rows:
             return None  # prediction_figure has said why
         title = f"Table {self.section.table}: sample results ({self.profile} profile, {self.data_label}; no TTA)"
-        with legible():
-            figure = sample_results([s.image for s in samples], rows, [s.mask for s in samples], title,
-                                    reader.num_classes, reader.class_names)
+        figure = sample_results([s.image for s in samples], rows, [s.mask for s in samples], title,
+                                reader.num_classes, reader.class_names)
         return self._keep(figure, "samples", "samples")
 
 
