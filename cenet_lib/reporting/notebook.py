@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..config import canonical_encoder_weights
 from ..interrupts import TrainingInterrupted
-from .plan import results_dir, run_finished, section_runs
+from .plan import results_dir, run_finished, section_runs, synthetic_only
 from .section import SectionResult, run_section
 from .sections import SECTIONS
 from .tables import TableFiles, wide_layout
@@ -43,7 +43,7 @@ def committed_folder(out_dir: str | Path, profile: str, name: str) -> Path | Non
     (``smoke`` runs on synthetic stand-ins and is never committed)."""
     folder = results_dir(out_dir, profile, synthetic=False)
     table = folder / "tables" / f"table_{SECTIONS[name].table}.json"
-    return folder if profile != "smoke" and table.is_file() else None
+    return folder if not synthetic_only(profile) and table.is_file() else None
 
 
 def committed_provenance(folder: Path, name: str) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig
+from ..config import PROFILES, RunConfig
 from ..data import READERS, DatasetError, build_reader, dataset_dir
 from ..resolved import ResolvedRun, resolve_run
 from .sections import SECTIONS, Section, section_config
@@ -78,6 +78,11 @@ class SectionPlan:
     get_data: str = ""  # where the data is missing: how to get it
 
 
+def synthetic_only(profile: str) -> bool:
+    """Whether ``profile`` always runs on synthetic stand-ins (``smoke``), as its settings say."""
+    return bool(PROFILES.get(profile, {}).get("synthetic", False))
+
+
 def real_data_found(section: Section, data_root: str | None) -> bool:
     try:
         build_reader(section.dataset, "test", data_root)
@@ -89,7 +94,7 @@ def real_data_found(section: Section, data_root: str | None) -> bool:
 def results_dir(out_root: str | Path, profile: str, synthetic: bool) -> Path:
     """``<out_root>/<profile>`` for real data, ``<out_root>/<profile>-synthetic`` for a synthetic
     stand-in (except ``smoke``, which only ever runs on stand-ins and is not committed)."""
-    return Path(out_root) / (f"{profile}-synthetic" if synthetic and profile != "smoke" else profile)
+    return Path(out_root) / (f"{profile}-synthetic" if synthetic and not synthetic_only(profile) else profile)
 
 
 def run_finished(run_dir: Path) -> bool:
@@ -122,7 +127,7 @@ def section_runs(
     ``synthetic`` None looks for the real data under ``data_root``."""
     section = SECTIONS[name]
     if synthetic is None:
-        synthetic = profile == "smoke" or not real_data_found(section, data_root)
+        synthetic = synthetic_only(profile) or not real_data_found(section, data_root)
     out_dir = results_dir(out_root, profile, synthetic)
     chosen = [row for row in section.rows if rows is None or row.method in rows]
     if not chosen:
@@ -166,7 +171,7 @@ def plan_section(name: str, profile: str, data_root: str | None, out_root: str |
     section = SECTIONS[name]
     real = real_data_found(section, data_root)
     chosen = ("quick" if real else "smoke") if profile == "auto" else profile
-    synthetic = chosen == "smoke" or not real
+    synthetic = synthetic_only(chosen) or not real
     where = dataset_dir(section.dataset, READERS[section.dataset].folder, data_root)
     if real and not synthetic:
         message = f"{name}: {chosen} profile on the real data in {where}, {_duration(chosen, section)}"

@@ -31,7 +31,7 @@ from .architecture import architecture_figure, part_shapes
 from .figures import score_distributions, training_curves
 from .image_figures import input_views, predictions, sample_results, stored_maps, training_samples
 from .notebook import section_results
-from .plan import real_data_found, results_dir
+from .plan import real_data_found, results_dir, synthetic_only
 from .section import SectionResult
 from .sections import SECTIONS, Section, section_config
 from .stored_predictions import SAMPLE_IMAGES, has_predictions, load_predictions
@@ -63,9 +63,9 @@ class SectionWalkthrough:
     def __post_init__(self) -> None:
         self.section = SECTIONS[self.name]
         found = real_data_found(self.section, self.data_root)
-        self.synthetic = self.profile == "smoke" or not found
+        self.synthetic = synthetic_only(self.profile) or not found
         #: the real dataset is not on this machine: figures of its images are left out, with one line saying so
-        self.missing_data = self.profile != "smoke" and not found
+        self.missing_data = not synthetic_only(self.profile) and not found
         self.config = section_config(self.name, self.profile, {
             "dataset": self.section.dataset, "data_root": self.data_root, "synthetic": self.synthetic})
         self.policy = InputPolicy.from_config(self.config)
