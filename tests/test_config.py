@@ -100,9 +100,12 @@ def test_expected_durations_are_the_committed_runs():
     """The duration ``run_all.sh`` announces for a quick section is the one its committed table took
     (the table's wall time, plus the notebook's start and figures), where that table trained its own
     runs in one go and shares none with an earlier section (Table VI shares three of Table II's,
-    which ``run_all.sh`` trains first, so the ablations' announcement counts only their own rows)."""
+    which ``run_all.sh`` trains first, so the ablations' announcement counts only their own rows).
+    A table written from its runs' records (several seeds trained side by side, two at a time) is
+    checked against what one seed of its runs cost: within a factor of two of half the per-seed
+    seconds, as two runs share the two cores."""
     tables = Path(__file__).parents[1] / "results" / "quick" / "tables"
-    timed, earlier = 0, set()
+    checked, earlier = 0, set()
     for name, section in SECTIONS.items():
         runs = {
             section_config(name, "quick", {"dataset": section.dataset, "model": row.model, "loss": row.loss}).run_name()
@@ -110,11 +113,15 @@ def test_expected_durations_are_the_committed_runs():
         }
         shared, earlier = runs & earlier, earlier | runs
         meta = json.loads((tables / f"table_{section.table}.json").read_text())
-        if shared or meta["wall_seconds"] < meta.get("runs_seconds", 0):
+        if shared:
             continue
-        timed += 1
-        assert 0 <= section.expected_seconds["quick"] - meta["wall_seconds"] <= 120, name
-    assert timed >= 4
+        checked += 1
+        if meta["wall_seconds"] >= meta.get("runs_seconds", 0):
+            assert 0 <= section.expected_seconds["quick"] - meta["wall_seconds"] <= 120, name
+        else:
+            per_seed_side_by_side = meta["runs_seconds"] / len(meta["seeds"]) / 2
+            assert 0.5 <= section.expected_seconds["quick"] / per_seed_side_by_side <= 2, name
+    assert checked == len(SECTIONS) - 1  # all but the ablations, which share Table II's runs
 
 
 def test_committed_quick_tables_follow_the_current_settings():
