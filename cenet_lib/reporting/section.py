@@ -17,6 +17,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..data.run_readers import make_reader
 from ..provenance import provenance
@@ -141,18 +142,28 @@ def _steps_trained(logs: dict[str, pd.DataFrame]) -> int | dict[str, int]:
     return next(iter(steps.values())) if len(set(steps.values())) == 1 else steps
 
 
-def _samples(section: Section, runs: dict[str, Path], out_dir: Path, reader) -> Path:
-    """Fig. 5-7 style: a few test images, each trained row's stored prediction, the ground truth."""
+def sample_figure(section: Section, runs: dict[str, Path], reader, title: str) -> Figure | None:
+    """Figs. 5-7: the first test images, each row's stored prediction (its first run's, ``runs``),
+    the ground truth; None when no row stored its predictions."""
     samples = [reader[index] for index in range(min(SAMPLE_IMAGES, len(reader)))]
     predictions: dict[str, list] = {}
     for row in section.rows:
         stored = load_predictions(runs[row.method]) if row.method in runs else []
         if len(stored) >= len(samples):
             predictions[row.method] = [prediction.values for prediction in stored[: len(samples)]]
-    path = out_dir / "samples" / f"samples_{section.name}.png"
+    if not predictions:
+        return None
+    return sample_results([s.image for s in samples], predictions, [s.mask for s in samples], title,
+                          classes=reader.num_classes, class_names=reader.class_names)
+
+
+def _samples(section: Section, runs: dict[str, Path], out_dir: Path, reader) -> Path | None:
+    """The sample figure beside the section's table, in ``samples/`` (it shows dataset images)."""
     title = f"Table {section.table} sample results ({reader.root.name}{', synthetic' if reader.synthetic else ''})"
-    figure = sample_results([s.image for s in samples], predictions, [s.mask for s in samples], title,
-                            classes=reader.num_classes, class_names=reader.class_names)
+    figure = sample_figure(section, runs, reader, title)
+    if figure is None:
+        return None
+    path = out_dir / "samples" / f"samples_{section.name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -29,12 +29,12 @@ from ..data.run_readers import make_reader
 from ..models import MODELS, build_model
 from .architecture import architecture_figure, part_shapes
 from .figures import score_distributions, training_curves
-from .image_figures import input_views, predictions, sample_results, stored_maps, training_samples
+from .image_figures import input_views, predictions, stored_maps, training_samples
 from .notebook import section_results
 from .plan import real_data_found, results_dir, synthetic_only
-from .section import SectionResult
+from .section import SectionResult, sample_figure
 from .sections import SECTIONS, Section, section_config
-from .stored_predictions import SAMPLE_IMAGES, has_predictions, load_predictions
+from .stored_predictions import has_predictions, load_predictions
 
 log = logging.getLogger(__name__)
 #: Parameters of the authors' released CE-Net (their PyTorch code; see cenet_lib/models/context.py).
@@ -231,16 +231,11 @@ class SectionWalkthrough:
         """Figs. 5-7: a few test images, each row's stored prediction, the ground truth (needs the data)."""
         if self.missing_data:
             return None
-        reader = self.reader("test")
-        samples = [reader[k] for k in range(min(SAMPLE_IMAGES, len(reader)))]
-        stored = {method: load_predictions(dirs[0]) for method, dirs in result.run_dirs.items()}
-        rows = {row.method: [p.values for p in stored[row.method][: len(samples)]] for row in self.section.rows
-                if len(stored.get(row.method, [])) >= len(samples)}
-        if not rows:
-            return None  # prediction_figure has said why
         title = f"Table {self.section.table}: sample results ({self.profile} profile, {self.data_label}; no TTA)"
-        figure = sample_results([s.image for s in samples], rows, [s.mask for s in samples], title,
-                                reader.num_classes, reader.class_names)
+        runs = {method: dirs[0] for method, dirs in result.run_dirs.items()}
+        figure = sample_figure(self.section, runs, self.reader("test"), title)
+        if figure is None:
+            return None  # prediction_figure has said why
         return self._keep(figure, "samples", "samples")
 
 
