@@ -30,6 +30,7 @@ import torch
 from .config import PROFILES, RECIPES
 from .data import READERS, DatasetError
 from .data.commands import add_commands as add_data_commands
+from .inferers import DEFAULT_BUDGET_GB
 from .interrupts import TrainingInterrupted
 from .messages import show_messages
 from .models import EncoderWeightsError, list_models
@@ -37,6 +38,7 @@ from .predict import predict
 from .reporting.archive import ArchiveTooLarge
 from .reporting.commands import add_commands as add_reporting_commands
 from .reporting.figures import loss_curves
+from .run_dir import OutputFolderError
 from .runs import EXPORT_FORMATS, export_run, run_evaluation, training_config
 from .training import TrainingDiverged, train
 
@@ -153,7 +155,15 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--no-tta", action="store_true")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--keep-going", action="store_true", help="skip inputs that cannot be used and list them at the end")
-    p.set_defaults(func=lambda a: predict(a.model, a.inputs, a.out, a.overlay, not a.no_tta, a.device, a.keep_going))
+    p.add_argument("--tile", default="auto", metavar="SIZE",
+                   help="auto (default: tiles where a whole image would pass --memory-gb), 0 (whole images), or a side")
+    p.add_argument("--memory-gb", type=float, default=DEFAULT_BUDGET_GB,
+                   help=f"the activation memory --tile auto keeps to (default {DEFAULT_BUDGET_GB:g})")
+    p.add_argument("--probabilities", action="store_true",
+                   help="also write each class's probabilities at full precision (NAME_probabilities.tif, float32)")
+    p.add_argument("--threshold", type=float, default=None, help="the binary cut-off (default: the model's own)")
+    p.set_defaults(func=lambda a: predict(a.model, a.inputs, a.out, a.overlay, not a.no_tta, a.device, a.keep_going,
+                                          a.tile, a.memory_gb, a.probabilities, a.threshold))
 
     p = commands.add_parser(
         "export", help="export a trained run: ONNX, a torch.export program, or a saved-model folder"
@@ -178,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         ValueError,
         FileNotFoundError,
         ArchiveTooLarge,
+        OutputFolderError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2 if args.command == "run-all" else 1

@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from .config_checks import SettingError, coerce_and_check
+
 
 @dataclass
 class RunConfig:
@@ -95,6 +97,10 @@ class RunConfig:
     keep_weights: bool = True  # False: a section's run deletes model.pt once it is scored (smoke runs)
     max_test_images: int | None = None  # score only the first N test images (smoke runs)
     profile: str = "paper"
+
+    def __post_init__(self) -> None:
+        """Every setting given its type and checked (:mod:`cenet_lib.config_checks`)."""
+        coerce_and_check(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -176,18 +182,25 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """Turn a YAML or command-line value into the type of field ``name``."""
-    default = getattr(RunConfig(), name)
-    if isinstance(value, str):
-        value = yaml.safe_load(value)  # "1e-3" -> 0.001, "true" -> True, "[256, 256]" -> list
-    if name == "input_size" or (name == "tile_size" and value is not None):
-        value = (value, value) if isinstance(value, int) else tuple(value)
-    elif isinstance(default, float) and isinstance(value, (int, str)):
-        value = float(value)  # YAML reads "1e-3" (no dot) as a string
-    elif isinstance(default, str) and value is not None and not isinstance(value, str):
-        value = str(value)
-    return value
+def read_settings_file(path: str | Path) -> dict[str, Any]:
+    """The settings in a YAML file: a mapping of ``key: value``; a file that does not parse, or holds
+    something else, is refused naming the file and the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"settings file {path} does not exist.")
+    try:
+        found = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SettingError(f"settings file {path}{where}: not valid YAML ({problem}).") from None
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        raise SettingError(f"settings file {path} holds a {type(found).__name__}, not a mapping of settings; "
+                           "write one `key: value` per line (e.g. `epochs: 30`).")
+    return found
 
 
 def load_config(
@@ -200,28 +213,25 @@ def load_config(
     """The configuration of a run: defaults, then recipe, profile, the settings of the paper section
     the run belongs to under that profile (``Section.settings_for``), YAML file and overrides."""
     if profile not in PROFILES:
-        raise ValueError(f"Unknown profile {profile!r}; choose one of {', '.join(PROFILES)}.")
-    from_file = (yaml.safe_load(Path(yaml_file).read_text()) or {}) if yaml_file else {}
+        raise SettingError(f"setting profile={profile!r} is not valid; choose one of: {', '.join(PROFILES)}.")
+    from_file = read_settings_file(yaml_file) if yaml_file else {}
     recipe = (
         recipe or (overrides or {}).get("recipe") or from_file.get("recipe") or PROFILES[profile].get("recipe", "paper")
     )
     if recipe not in RECIPES:
-        raise ValueError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
+        raise SettingError(f"setting recipe={recipe!r} is not valid; choose one of: {', '.join(RECIPES)}.")
     settings: dict[str, Any] = {**RECIPES[recipe], **PROFILES[profile], **(section_settings or {}), **from_file,
                                 **(overrides or {})}
     settings.update(recipe=recipe, profile=profile)
     known = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise ValueError(f"Unknown setting(s) {', '.join(unknown)}; valid settings: {', '.join(sorted(known))}.")
-    return RunConfig(**{name: _coerce(name, value) for name, value in settings.items()})
+        raise SettingError(f"Unknown setting(s) {', '.join(unknown)}; valid settings: {', '.join(sorted(known))}.")
+    return RunConfig(**settings)
 
 
 def config_from_checkpoint(checkpoint: dict[str, Any]) -> RunConfig:
     """The :class:`RunConfig` a checkpoint was trained with (settings added since take their defaults)."""
     saved = dict(checkpoint["config"])
-    saved["input_size"] = tuple(saved["input_size"])
-    if saved.get("tile_size") is not None:
-        saved["tile_size"] = _coerce("tile_size", saved["tile_size"])
     known = {f.name for f in dataclasses.fields(RunConfig)}
     return RunConfig(**{name: value for name, value in saved.items() if name in known})

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from .data.base import Reader
 from .data.policy import InputPolicy, as_policy
 from .data.transforms import normalize
-from .inferers import Inferer, inferer_for
+from .inferers import DEFAULT_BUDGET_GB, Inferer, inferer_for
 
 
 def predict_sample(
@@ -49,10 +49,11 @@ def predict_sample(
 ) -> np.ndarray:
     """Probabilities (K, H, W) at the image's own size for one (H, W, C) image, the image reaching
     the network as ``policy`` says (:func:`as_policy`) and predicted by ``inferer`` (by default the
-    policy's own, :func:`~cenet_lib.inferers.inferer_for`, with test-time augmentation if ``tta``)."""
+    policy's own, :func:`~cenet_lib.inferers.inferer_for`, with test-time augmentation if ``tta``,
+    in tiles where the whole image would need more than the default memory budget)."""
     policy = as_policy(policy)
-    inferer = inferer or inferer_for(policy, tta)
     height, width = image.shape[:2]
+    inferer = inferer or inferer_for(policy, tta, (height, width), DEFAULT_BUDGET_GB)
     x = torch.from_numpy(normalize(policy.inference_view(image)).transpose(2, 0, 1).copy())[None].to(device)
     with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
         probs = inferer(model, x)
@@ -73,12 +74,11 @@ def evaluate(
     reader's task scores them, and, with ``keep_predictions``, the probability maps by image id."""
     model.eval()
     policy, task = as_policy(policy), reader.task
-    inferer = inferer_for(policy, tta)
     rows, predictions, kept = [], {}, ([], [])
     for sample in tqdm(reader, total=len(reader), desc=f"evaluating {reader.name}/{reader.split}", leave=False):
         if sample.mask is None:
             continue
-        probs = task.to_frame(predict_sample(model, sample.image, policy, tta, device, amp, inferer), sample)
+        probs = task.to_frame(predict_sample(model, sample.image, policy, tta, device, amp), sample)
         rows.append({"id": sample.id, **task.score(probs, sample, threshold)})
         if task.scored_together:
             kept[0].append(probs)

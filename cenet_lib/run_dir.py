@@ -6,7 +6,12 @@
   only while a run is unfinished and is removed once ``model.pt`` is written;
 * ``model.pt``: the final weights, what rebuilds the model, and the history; it exists only for
   a finished run, and a fresh start removes an old one before training begins;
-* ``log.csv`` (one row per epoch); the caller draws ``loss_curve.png`` from it.
+* ``log.csv`` (one row per epoch); the caller draws ``loss_curve.png`` from it;
+* ``.cenet.lock``: held (``flock``) by the one process that trains or scores the run
+  (:meth:`RunDir.hold`), with that process's id in it. Two trainings into one folder used to both
+  finish, leaving one's ``config.yaml`` beside the other's ``log.csv``; the second is now refused in
+  one line naming the first. The kernel releases the lock when its process dies, so a killed run
+  leaves nothing that blocks the next.
 
 Every file is written atomically (to a temporary file, then renamed), by the ``save`` function the
 folder is given (:func:`~cenet_lib.checkpoint.save_atomic` by default).
@@ -14,9 +19,14 @@ folder is given (:func:`~cenet_lib.checkpoint.save_atomic` by default).
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
+import socket
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +34,57 @@ import yaml
 
 from .checkpoint import save_atomic
 from .resolved import ResolvedRun
+
+LOCK_FILE = ".cenet.lock"
+
+
+class OutputFolderError(RuntimeError):
+    """A run or output folder that cannot be used: not writable, or in use by another process."""
+
+
+def writable_folder(path: Path, option: str) -> Path:
+    """``path``, created if need be, once a file could be written in it; otherwise one line naming
+    the folder and the option that chooses another (``option``), before any work is done."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise OutputFolderError(
+            f"cannot write to {path} ({error.strerror or error}); choose a writable folder ({option})."
+        ) from None
+    return path
+
+
+@contextmanager
+def hold_folder(path: Path, option: str = "--run-dir") -> Iterator[None]:
+    """Hold ``path``'s lock for the duration: refused in one line when the folder cannot be written
+    (before any work) or another process holds it (naming that process). A folder made here for
+    work that then failed before writing anything (bad data, say) is removed again."""
+    made = not path.exists()
+    handle = (writable_folder(path, option) / LOCK_FILE).open("a+")
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise OutputFolderError(
+                f"{path} is in use by {holder}; wait for it to finish, or choose another folder ({option})."
+            ) from None
+        handle.truncate(0)
+        command = " ".join(sys.argv)[:120]
+        handle.write(f"process {os.getpid()} on {socket.gethostname()} ({command})\n")
+        handle.flush()
+        try:
+            yield
+        except BaseException:
+            if made and [entry.name for entry in path.iterdir()] == [LOCK_FILE]:
+                (path / LOCK_FILE).unlink()
+                path.rmdir()
+            raise
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class RunDir:

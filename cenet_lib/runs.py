@@ -6,10 +6,8 @@ import json
 import time
 from pathlib import Path
 
-import yaml
-
 from .checkpoint import load_checkpoint, load_trained_model
-from .config import RunConfig, config_from_checkpoint, load_config
+from .config import RunConfig, config_from_checkpoint, load_config, read_settings_file
 from .data import READERS
 from .data.base import ReaderSubset
 from .data.policy import InputPolicy
@@ -18,11 +16,13 @@ from .data.synthetic import SYNTHESIZERS
 from .evaluation import evaluate
 from .metrics import summarize
 from .metrics.degenerate import one_class
-from .models import ResNet34Encoder, list_models, save_pretrained
+from .models import ResNet34Encoder, save_pretrained
 from .models.encoder import is_random_init
 from .models.export import ExportError, export_onnx, export_program
+from .models.pretrained import NORMALIZATION
 from .provenance import provenance
 from .resolved import resolve_run
+from .run_dir import hold_folder
 
 
 def default_run_dir(config: RunConfig) -> Path:
@@ -55,12 +55,22 @@ def run_evaluation(
     dataset's own extra scores (its task's ``extras``: DRIVE's second observer). ``data_root`` and
     ``dataset`` (a folder of images) say where the run's data is now, when it has moved."""
     run_dir = Path(run_dir)
+    with hold_folder(run_dir, "the run's folder"):  # one process scores a run at a time
+        return _evaluate_held(run_dir, split, tta, data_root, device, dataset)
+
+
+def _evaluate_held(run_dir: Path, split: str, tta: bool | None, data_root: str | None, device: str | None,
+                   dataset: str | None) -> dict:
+    """:func:`run_evaluation`'s work, in a folder this process holds."""
     model, checkpoint = load_trained_model(run_dir / "model.pt")
     config = config_from_checkpoint(checkpoint)
     if dataset is not None and not Path(dataset).expanduser().is_dir():
-        raise FileNotFoundError(f"--dataset {dataset} does not exist; pass the folder the run's images have moved to.")
+        raise FileNotFoundError(
+            f"--dataset {dataset} does not exist; pass the folder the run's images have moved to."
+        )
     moved = {"data_root": data_root, "dataset": dataset, "device": device}
-    run = resolve_run(dataclasses.replace(config, **{key: value for key, value in moved.items() if value is not None}))
+    moved = {key: value for key, value in moved.items() if value is not None}
+    run = resolve_run(dataclasses.replace(config, **moved))
     use_tta = run.config.tta if tta is None else tta
     stem = evaluation_files(split, use_tta != run.config.tta, use_tta, data_root)
     run.hardware.place(model)
@@ -129,8 +139,7 @@ def model_card(run_dir: Path, checkpoint: dict, config: RunConfig, resnet_encode
         "",
         (
             f"- data: {config.dataset}{', synthetic stand-in' if synthetic else ''}; profile {config.profile}, "
-            f"recipe {config.recipe}, seed {config.seed}, {config.steps or config.epochs} "
-            f"{'steps' if config.steps else 'epochs'}"
+            f"recipe {config.recipe}, seed {config.seed}, {_trained(checkpoint, config)}"
         ),
         f"- encoder: {weights}",
     ]
@@ -146,6 +155,35 @@ def model_card(run_dir: Path, checkpoint: dict, config: RunConfig, resnet_encode
     return "\n".join(lines) + "\n"
 
 
+def _trained(checkpoint: dict, config: RunConfig) -> str:
+    """What the run trained, from its history: "170 steps (10 epochs)"; ``steps`` are rounded up
+    to whole epochs, so the steps asked for are not always the steps run."""
+    history = checkpoint.get("history") or []
+    if not history:
+        return f"{config.steps} steps asked for" if config.steps else f"{config.epochs} epochs asked for"
+    return f"{history[-1]['step']} steps ({history[-1]['epoch']} epochs)"
+
+
+def onnx_metadata(config: RunConfig, class_names: list[str] | None) -> dict[str, str]:
+    """What an ONNX file needs to be applied as ``cenet predict`` applies the run (its
+    ``metadata_props``): the input policy, the normalisation, the class names and the threshold."""
+    policy = InputPolicy.from_config(config)
+    if policy.kind == "resize":
+        rule = (f"resize the image to {policy.size[0]}x{policy.size[1]} (height x width, bilinear), normalise, "
+                "run, resize the probabilities back to the image's size (bilinear)")
+    else:
+        rule = f"rescale the image by {policy.scale:g} (1 = native size), normalise, run on the whole image"
+    return {
+        "cenet.model": config.model,
+        "cenet.preprocessing": rule,
+        "cenet.input_policy": json.dumps(policy.describe()),
+        "cenet.normalization": json.dumps(NORMALIZATION),
+        "cenet.class_names": json.dumps(class_names),
+        "cenet.threshold": str(config.threshold),
+        "cenet.output": "logits (B, K, H, W): sigmoid for one class, softmax over K for several",
+    }
+
+
 def export_run(run_dir: str | Path, fmt: str, out: str | Path, input_size: tuple[int, int] | None = None) -> str:
     """Export the finished run ``run_dir`` as ``fmt`` (:data:`EXPORT_FORMATS`) to ``out``; returns a
     line saying what was written and, for ONNX and ``.pt2``, the checked differences."""
@@ -158,9 +196,9 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, input_size: tuple
         )
     model, checkpoint = load_trained_model(run_dir)
     config = config_from_checkpoint(checkpoint)
+    declared = getattr(READERS.get(config.dataset), "class_names", None)
+    names = list(declared) if declared else None
     if fmt == "folder":
-        declared = getattr(READERS.get(config.dataset), "class_names", None)
-        names = list(declared) if declared else None
         save_pretrained(
             model,
             out,
@@ -171,7 +209,7 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, input_size: tuple
         )
         return f"Wrote {out}: config.json, model.safetensors and README.md (the model card)"
     if fmt == "onnx":
-        return export_onnx(model, out).line()
+        return export_onnx(model, out, metadata=onnx_metadata(config, names)).line()
     if input_size is None:
         raise ExportError(f"{out}: a .pt2 program has a fixed height and width (see cenet_lib/models/export.py); "
                           f"pass --input-size H W, e.g. --input-size {config.input_size[0]} {config.input_size[1]}.")
@@ -192,7 +230,7 @@ def resumed_config(checkpoint_path: Path, overrides: dict[str, str], yaml_file: 
     saved = config_from_checkpoint(load_checkpoint(checkpoint_path))
     given = {key: value for key, value in overrides.items() if key not in RESUME_MAY_CHANGE}
     if yaml_file:
-        given.update(yaml.safe_load(Path(yaml_file).read_text()) or {})
+        given.update(read_settings_file(yaml_file))
     wanted = load_config(saved.profile, saved.recipe, overrides={**saved.to_dict(), **given})
     differences = [f"{key}: saved {getattr(saved, key)!r}, given {getattr(wanted, key)!r}"
                    for key in saved.to_dict() if getattr(saved, key) != getattr(wanted, key)]
@@ -224,9 +262,6 @@ def training_config(
     """The configuration and folder of a ``cenet train``: a new run (``profile`` defaults to
     ``quick``), or with ``resume`` the run in ``run_dir`` with its own settings. A folder that holds
     an earlier run is refused unless ``resume`` or ``force`` says what to do with it."""
-    model = overrides.get("model")
-    if model is not None and model not in list_models():
-        raise ValueError(f"Unknown model {model!r}. Registered models: {', '.join(list_models())}.")
     config = load_config(profile or "quick", recipe, yaml_file, overrides)
     if config.synthetic and config.dataset not in SYNTHESIZERS:  # a folder of images is always real data
         config = dataclasses.replace(config, synthetic=False)

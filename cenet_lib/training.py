@@ -41,6 +41,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ from .metrics import summarize
 from .models import build_model
 from .optim import make_optimizer, plateau_step, poly_schedule, warn_sgd_from_scratch
 from .resolved import ResolvedRun, resolve_run
-from .run_dir import RunDir
+from .run_dir import RunDir, hold_folder
 
 log = logging.getLogger(__name__)
 
@@ -255,16 +256,22 @@ def train(
 ) -> Path:
     """Train as ``config`` says, writing to ``run_dir``; returns the path of the final ``model.pt``.
 
-    Every image and mask of the training, validation and test splits is read and checked first
-    (:func:`cenet_lib.data.validate.check_splits`), before anything is built or written.
-    One progress bar follows the run's steps, named by ``label`` (the table's row and seed; by
-    default the model and seed). ``on_step(step, total_steps)`` is called after every optimizer
-    step; the text it returns (the section's time left, say) is shown beside the bar."""
+    The folder is this process's alone while it trains (:func:`~cenet_lib.run_dir.hold_folder`). Every
+    image and mask of every split is checked (:func:`~cenet_lib.data.validate.check_splits`) before
+    anything is built or written. One progress bar, named by ``label`` (default: model and seed),
+    follows the steps; the text ``on_step(step, total_steps)`` returns is shown beside it."""
     folder = RunDir(run_dir, save)
     if resume and folder.finished:
         log.info("%s finished earlier: %s is kept as it is.", folder.path, folder.final)
         return folder.final
     run = config if isinstance(config, ResolvedRun) else resolve_run(config)
+    with hold_folder(folder.path) if run.hardware.rank == 0 else nullcontext():
+        return _train(run, folder, resume, cache_dir, on_step, label, model_factory, loss_factory)
+
+
+def _train(run: ResolvedRun, folder: RunDir, resume: bool, cache_dir: Path | None, on_step: Callable | None,
+           label: str | None, model_factory: Callable[..., nn.Module], loss_factory: Callable[[str], Callable]) -> Path:
+    """:func:`train`'s work, in a folder the process holds."""
     if run.hardware.world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if run.hardware.device.type == "cuda" else "gloo")
     seed_everything(run.config.seed, run.config.deterministic)

@@ -34,3 +34,9 @@ def real_root() -> Path:
 def synthetic_cache(tmp_path_factory) -> Path:
     """The folder where training writes its synthetic stand-ins during the tests ($CENET_CACHE)."""
     return tmp_path_factory.mktemp("cenet-cache")
+
+
+@pytest.fixture(autouse=True)
+def cache_in_tmp(synthetic_cache, monkeypatch) -> None:
+    """Derived files (drawn splits, stand-ins) go to the session's cache, never the user's."""
+    monkeypatch.setenv("CENET_CACHE", str(synthetic_cache))

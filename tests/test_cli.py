@@ -59,7 +59,7 @@ def test_predict_writes_maps_masks_and_overlays(trained_run, tmp_path, synthetic
 
 def test_bad_input_messages(trained_run, tmp_path, capsys):
     assert main(["train", "--dataset", "drive", "--model", "cenett", "--profile", "smoke"]) == 1
-    assert "Registered models: cenet" in capsys.readouterr().err
+    assert "setting model='cenett' is not valid; choose one of: cenet," in capsys.readouterr().err
     assert main(["train", "--dataset", "nowhere", "--profile", "smoke"]) == 1
     assert "Unknown dataset 'nowhere'" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
@@ -67,8 +67,9 @@ def test_bad_input_messages(trained_run, tmp_path, capsys):
     assert "No images found" in capsys.readouterr().err
     grey = tmp_path / "grey.png"
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(grey)
-    assert main(["predict", str(trained_run / "model.pt"), str(grey), "--out", str(tmp_path / "o")]) == 1
-    assert "grey.png has 1 channel(s), but the model" in one_line(capsys)
+    assert main(["predict", str(trained_run / "model.pt"), str(grey), "--out", str(tmp_path / "o")]) == 0
+    assert "grey.png is grey; the model takes colour images, so it is converted" in capsys.readouterr().out
+    assert (tmp_path / "o" / "grey_mask.png").is_file()
     assert main(["predict", str(trained_run), str(grey.parent / "absent.png"), "--out", str(tmp_path / "o")]) == 1
     assert "File not found" in one_line(capsys)  # the run folder itself was accepted as the model
     assert main(["evaluate", str(tmp_path)]) == 1
@@ -223,3 +224,14 @@ def test_train_takes_a_data_root_and_names_a_missing_dataset(tmp_path, capsys):
     )
     err = one_line(capsys)
     assert f"folder not found: {tmp_path / 'DRIVE'}" in err
+
+
+def test_predict_writes_an_exif_rotated_photo_at_its_shown_size(trained_run, tmp_path):
+    """A phone's JPEG is stored 40 wide and 64 high with EXIF orientation 6: every viewer shows it
+    64 wide and 40 high, and so do the predicted maps."""
+    stored = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 40, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+    stored.save(tmp_path / "photo.jpg", exif=exif)
+    assert main(["predict", str(trained_run), str(tmp_path / "photo.jpg"), "--out", str(tmp_path / "out")]) == 0
+    assert Image.open(tmp_path / "out" / "photo_mask.png").size == (64, 40)

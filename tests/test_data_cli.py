@@ -69,18 +69,19 @@ def own_folder(root, count=5, size=(24, 32)):
 def test_check_lists_every_problem_of_a_folder_at_once(tmp_path, capsys):
     import numpy as np
 
+    from cenet_lib.data.folder import split_cache_file
     from cenet_lib.data.io import write_image
 
     folder = own_folder(tmp_path / "mine", count=10)
     assert main(["check", str(folder)]) == 0
     assert "is ready" in capsys.readouterr().out
-    (folder / "cenet_splits.json").unlink()
+    split_cache_file(folder).unlink()
     (folder / "masks" / "case1.png").unlink()
     (folder / "masks" / "case2.png").unlink()
     assert main(["check", str(folder)]) == 1
     out = capsys.readouterr().out
     assert "2 of 10 images have no mask" in out and "case1.png" in out and "case2.png" in out
-    assert not (folder / "cenet_splits.json").exists()  # no split is written before every image has its mask
+    assert not split_cache_file(folder).exists()  # no split is drawn before every image has its mask
     write_image(folder / "masks" / "case1.png", np.zeros((24, 32), np.uint8))
     write_image(folder / "masks" / "case2.png", np.zeros((20, 32), np.uint8))  # another size
     (folder / "images" / "case3.png").write_bytes(b"not an image")
@@ -94,6 +95,7 @@ def test_folder_messages_name_the_fix(tmp_path):
     import pytest
 
     from cenet_lib.data import DatasetError, build_reader
+    from cenet_lib.data.folder import split_cache_file
     from cenet_lib.data.io import write_image
 
     with pytest.raises(DatasetError, match="Dataset folder not found: .*nowhere"):
@@ -106,9 +108,9 @@ def test_folder_messages_name_the_fix(tmp_path):
     build_reader(str(folder), "train")
     (folder / "images" / "case0.png").rename(folder / "images" / "renamed.png")
     (folder / "masks" / "case0.png").rename(folder / "masks" / "renamed.png")
-    with pytest.raises(DatasetError, match=r"does not match.*delete .*cenet_splits.json"):
+    with pytest.raises(DatasetError, match=r"does not match.*delete .*/splits/mine-.*\.json"):
         build_reader(str(folder), "train")
-    (folder / "cenet_splits.json").unlink()
+    split_cache_file(folder).unlink()
     write_image(folder / "masks" / "case1.png", np.arange(24 * 32).reshape(24, 32).astype(np.uint8))  # anti-aliased
     with pytest.raises(DatasetError, match="values other than 0/1/255.*case1.png"):
         build_reader(str(folder), "train")

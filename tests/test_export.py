@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -50,6 +51,10 @@ def test_onnx_serves_sizes_it_was_not_trained_at(run, tmp_path, capsys):
     assert re.search(r"max \|exported - PyTorch\| logit difference 1x3x200x328: \S+, 2x3x257x177: \S+", said), said
     model, _ = load_trained_model(run)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    metadata = session.get_modelmeta().custom_metadata_map  # how to prepare an image, carried in the file
+    assert json.loads(metadata["cenet.input_policy"]) == {"input_policy": "resize", "input_size": [TRAINED_AT] * 2}
+    assert json.loads(metadata["cenet.normalization"])["offset"] == -1.6 and metadata["cenet.threshold"] == "0.5"
+    assert metadata["cenet.preprocessing"].startswith(f"resize the image to {TRAINED_AT}x{TRAINED_AT}")
     for shape in [(1, 3, 130, 97), (2, 3, 352, 288)]:  # below RMP's 192 minimum, and a multiple of 32
         assert shape[-1] != TRAINED_AT
         x = torch.randn(shape, generator=torch.Generator().manual_seed(1))
@@ -80,6 +85,8 @@ def test_saved_model_folder_reloads_identically_without_pickle(run, tmp_path):
     assert config["input_policy"]["size"] == [TRAINED_AT, TRAINED_AT] and config["normalization"]["offset"] == -1.6
     card = (folder / "README.md").read_text()
     assert "SYNTHETIC" in card and "profile smoke" in card and "random weights, not from ImageNet" in card
+    steps = pd.read_csv(run / "log.csv")["step"].iloc[-1]
+    assert f"{steps} steps (2 epochs)" in card  # the steps that ran, from the run's history
     assert "| fov_auc |" in card  # the run's test scores
     reloaded, saved = from_pretrained(folder)
     original, _ = load_trained_model(run)
@@ -166,3 +173,27 @@ def test_onnx_export_refuses_a_file_that_differs(tmp_path):
     with pytest.raises(ValueError, match="differs from PyTorch"):
         export_onnx(model, tmp_path / "b.onnx", tolerance=-1.0)
     assert not (tmp_path / "b.onnx").exists()
+
+
+def test_the_readmes_onnx_example_matches_predict(run, tmp_path, monkeypatch, synthetic_root):
+    """The README's ONNX example, run as written (file names aside), applies the preprocessing the
+    file's metadata names and gives `cenet predict --no-tta`'s probabilities within 1e-3 (in fp32:
+    bf16 autocast, where the CPU has it, is turned off for the comparison)."""
+    import tifffile
+
+    from cenet_lib import hardware
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = re.search(r"```python\n(import json\n\nimport cv2\n.*?)```", readme, re.S).group(1)
+    assert main(["export", str(run), "--format", "onnx", "--out", str(tmp_path / "cenet.onnx")]) == 0
+    image = next((synthetic_root / "DRIVE" / "test" / "images").iterdir())
+    Image.open(image).convert("RGB").save(tmp_path / "my_image.png")
+    monkeypatch.setattr(hardware, "native_bf16", lambda device: False)
+    assert main(["predict", str(run), str(tmp_path / "my_image.png"), "--out", str(tmp_path / "out"), "--no-tta",
+                 "--probabilities"]) == 0
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    expected = tifffile.imread(tmp_path / "out" / "my_image_probabilities.tif")
+    assert namespace["probability"].shape == expected.shape
+    assert np.abs(namespace["probability"] - expected).max() < 1e-3

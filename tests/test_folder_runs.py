@@ -71,17 +71,14 @@ def test_predict_checks_every_input_first_and_keeps_going_when_asked(folder_run,
     out = tmp_path / "out"
     assert main(["predict", str(run), str(inputs), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert (
-        "2 of 6 inputs cannot be used, nothing was written" in err
-        and "eye3.png has 1 channel(s)" in err
-        and "eye4.png" in err
-    )
-    assert not out.exists()
+    assert "1 of 6 inputs cannot be used, nothing was written" in err and "eye4.png" in err
+    assert not any(out.iterdir())
 
     assert main(["predict", str(run), str(inputs), "--out", str(out), "--keep-going"]) == 1
     said = capsys.readouterr()
-    assert said.err.count("skipped") == 2 and "Label colours in *_labels_colour.png: 0 = RGB(0, 0, 0)" in said.out
-    assert sorted(p.name for p in out.glob("*_labels.png")) == [f"eye{i}_labels.png" for i in (0, 1, 2, 5)]
+    assert said.err.count("skipped") == 1 and "eye3.png is grey" in said.out
+    assert "Label colours in *_labels_colour.png: 0 = RGB(0, 0, 0)" in said.out
+    assert sorted(p.name for p in out.glob("*_labels.png")) == [f"eye{i}_labels.png" for i in (0, 1, 2, 3, 5)]
     colour = Image.open(out / "eye0_labels_colour.png")
     assert colour.mode == "P" and colour.getpalette()[:3] == [0, 0, 0] and max(colour.getpalette()[3:9]) > 0
     assert np.array_equal(np.asarray(colour), np.asarray(Image.open(out / "eye0_labels.png")))

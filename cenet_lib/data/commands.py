@@ -114,9 +114,11 @@ def check(folder: Path) -> int:
         depths = Counter(bit_depth(image) for image, _ in reader.pairs)
         depth = ", ".join(f"{name} x{count}" if len(depths) > 1 else name for name, count in sorted(depths.items()))
         state = "ok" if not found else f"{len(found)} problem(s)"
+        names = f" ({', '.join(reader.class_names)})" if reader.class_names else ""
+        names += ", a region of interest per image (scored inside it too)" if reader.regions else ""
         print(
             f"{split:<6}{len(reader):>5} images ({depth}), {reader.in_channels} channel(s), {reader.num_classes} "
-            f"class(es): {state}"
+            f"class(es){names}: {state}"
         )
     for problem in dict.fromkeys(problems):
         print(f"PROBLEM: {problem}")

@@ -1,8 +1,15 @@
 """Reading and writing image files with errors that name the file.
 
 TIFF goes through tifffile (imagecodecs decodes LZW and zlib), every other format (PNG, JPEG, GIF,
-BMP) through Pillow, which reads GIF masks too. Arrays come back as stored: (H, W) for grey,
-(H, W, 3) for colour, (N, H, W) for multi-page TIFFs.
+BMP) through Pillow, which reads GIF masks too. Arrays come back as a viewer shows them: Pillow's
+files turned by their EXIF orientation (a phone's JPEG stored 652x400 and shown 400x652 is read
+400x652, its mask too), (H, W) for grey, (H, W, 3) for colour, (N, H, W) for multi-page TIFFs.
+
+An image whose channels differ from what the reader or model expects is converted by one rule
+(:func:`to_channels`): grey to RGB by repeating the grey channel, RGB to grey by ITU-R BT.601 luma
+(Pillow's ``convert("L")``), an alpha channel dropped: for a folder of the user's own images and
+the inputs of ``cenet predict``, which note the files converted. A public dataset's reader refuses
+such a file instead, since its kind is known.
 
 Two kinds of file would otherwise pass and train on nonsense, and are refused with the rule to
 apply (:func:`read_image`, :func:`grey_mask`):
@@ -21,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .base import DatasetError
 
@@ -39,7 +46,7 @@ def read_array(path: Path) -> np.ndarray:
             return tifffile.imread(path)
         with Image.open(path) as image:
             image.load()
-            return np.asarray(image)
+            return np.asarray(ImageOps.exif_transpose(image))
     except Exception as error:
         if "imagecodecs" in str(error):  # e.g. DRIVE's LZW-compressed TIFFs: the file is fine, a decoder is missing
             fix = "Its compression needs the imagecodecs package: pip install imagecodecs."
@@ -111,19 +118,40 @@ def grey_mask(array: np.ndarray, path: Path) -> np.ndarray:
     )
 
 
-def read_image(path: Path, channels: int) -> np.ndarray:
-    """An image as (H, W, channels): 3 for colour (an alpha channel is dropped), 1 for grey; 8-bit
-    (:func:`eight_bit`)."""
+#: ITU-R BT.601 luma weights, as Pillow's ``convert("L")`` applies them.
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def to_channels(array: np.ndarray, channels: int) -> np.ndarray:
+    """(H, W, C) image ``array`` with ``channels`` (1 or 3) channels, by the rule in the module docstring."""
+    colour = array[..., :3] if array.shape[2] >= 3 else array[..., :1]  # alpha (LA, RGBA) dropped
+    if colour.shape[2] == channels:
+        return colour
+    if channels == 3:
+        return np.repeat(colour, 3, axis=2)
+    grey = colour.astype(np.float32) @ LUMA
+    return (np.round(grey) if array.dtype == np.uint8 else grey).astype(array.dtype)[..., None]
+
+
+def read_image(path: Path, channels: int, convert: bool = False) -> np.ndarray:
+    """An image as (H, W, channels), 3 for colour and 1 for grey, 8-bit (:func:`eight_bit`); an
+    alpha channel is dropped. An image of the other kind is converted with ``convert`` (a folder of
+    the user's own images, ``cenet predict``: :func:`to_channels`), else refused with the fix (a
+    public dataset's file, whose kind is known)."""
     array = eight_bit(read_array(path), path)
     if array.ndim == 2:
         array = array[..., None]
-    if array.ndim == 3 and channels == 3 and array.shape[2] == 4:
-        array = array[..., :3]
-    if array.ndim != 3 or array.shape[2] != channels:
+    if array.ndim != 3 or array.shape[2] > 4:
+        raise DatasetError(f"{path}: expected one image (height x width x 1, 3 or 4 channels), found an array "
+                           f"of shape {array.shape}; save each image as its own file.")
+    if not convert and (array.shape[2] >= 3) != (channels == 3):
+        kind = "RGB" if channels == 3 else "L"
         raise DatasetError(
-            f"{path}: expected an image with {channels} channel(s), found an array of shape {array.shape}."
+            f"{path}: expected an image with {channels} channel(s), found {array.shape[2]}; this dataset's images are "
+            f"{'colour' if channels == 3 else 'grey'}: restore the file, or convert it (Pillow: "
+            f"Image.open(path).convert({kind!r}).save(path))."
         )
-    return array
+    return to_channels(array, channels)
 
 
 def read_mask(path: Path) -> np.ndarray:

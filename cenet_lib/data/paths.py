@@ -1,8 +1,12 @@
-"""Where datasets are looked for.
+"""Where datasets are looked for, and where what the package derives from them is kept.
 
 One data root holds a folder per dataset. It is, in order: the ``data_root`` argument, the
 environment variable ``CENET_DATA_ROOT``, or the repository's ``data/`` folder. Each dataset's
 folder can be overridden on its own by ``CENET_<NAME>_ROOT`` (for example ``CENET_DRIVE_ROOT``).
+
+Dataset folders are only ever read (they may be a shared, read-only copy): what the package derives
+from them (a folder's drawn split, synthetic stand-ins) goes to the cache, ``$CENET_CACHE`` or
+``~/.cache/cenet_lib``.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import os
 from pathlib import Path
 
 DATA_ROOT_ENV = "CENET_DATA_ROOT"
+CACHE_ENV = "CENET_CACHE"
 REPOSITORY_DATA = Path(__file__).resolve().parents[2] / "data"
 
 
@@ -32,3 +37,8 @@ def dataset_dir(name: str, folder: str, root: str | os.PathLike | None = None) -
     if override:
         return Path(override).expanduser()
     return data_root(root) / folder
+
+
+def cache_dir(kind: str) -> Path:
+    """``$CENET_CACHE/<kind>`` (default ``~/.cache/cenet_lib/<kind>``): where derived files of ``kind`` go."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cenet_lib") / kind

@@ -98,8 +98,6 @@ class InputPolicy:
     @classmethod
     def from_config(cls, config) -> InputPolicy:
         """The policy of a :class:`cenet_lib.config.RunConfig` (its ``input_*``, ``tile_*`` and ``flips`` settings)."""
-        if config.flips not in FLIPS:
-            raise ValueError(f"Unknown flips {config.flips!r}; choose one of {', '.join(FLIPS)}.")
         return cls(
             config.input_policy,
             tuple(config.input_size),

@@ -10,12 +10,13 @@ from typing import Any
 from ..config import RunConfig
 from . import READERS, build_reader
 from .base import DatasetError, Reader, ReaderSubset
+from .paths import cache_dir
 from .synthetic import SYNTHESIZERS, synthesize
 
 
 def synthetic_cache_dir() -> Path:
-    """Where synthetic stand-ins are written for training: ``$CENET_CACHE`` or ``~/.cache/cenet_lib``."""
-    return Path(os.environ.get("CENET_CACHE") or Path.home() / ".cache" / "cenet_lib") / "synthetic"
+    """Where synthetic stand-ins are written for training (:func:`~cenet_lib.data.paths.cache_dir`)."""
+    return cache_dir("synthetic")
 
 
 def make_reader(config: RunConfig, split: str, cache_dir: Path | None = None) -> Reader:

@@ -66,7 +66,7 @@ def load_split(dataset: str, dataset_root: Path, ids_on_disk: Sequence[str], spl
     on_disk = set(ids_on_disk)
     if listed != on_disk:
         missing, extra = sorted(listed - on_disk), sorted(on_disk - listed)
-        if path.name == LOCAL_SPLIT_FILE and path.parent == Path(dataset_root):
+        if path.parent != SPLITS_DIR:
             fix = (f"If the files changed on purpose, delete {path} and a new split is drawn (a folder of your own "
                    "images), or edit it; otherwise restore the files.")
         else:

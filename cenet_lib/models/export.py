@@ -98,11 +98,13 @@ def _check(
 
 def export_onnx(
     model: SegmentationModel, path: str | Path, check_sizes: tuple[tuple[int, int], ...] = ONNX_CHECK_SIZES,
-    tolerance: float = 1e-3, opset: int = 17,
+    tolerance: float = 1e-3, opset: int = 17, metadata: dict[str, str] | None = None,
 ) -> ExportReport:
     """Write ``model`` (in eval mode, fp32) as ONNX with dynamic batch, height and width, and check
     it with onnxruntime on the CPU at ``check_sizes``. Input ``image`` (B, C, H, W), normalised as
-    :func:`cenet_lib.data.transforms.normalize` does; output ``logits`` (B, K, H, W)."""
+    :func:`cenet_lib.data.transforms.normalize` does; output ``logits`` (B, K, H, W). ``metadata``
+    goes into the file's ``metadata_props`` (how to prepare the input: ``cenet_lib.runs.onnx_metadata``)."""
+    import onnx
     import onnxruntime
 
     path = _writable(path)
@@ -115,6 +117,10 @@ def export_onnx(
         warnings.simplefilter("ignore")  # the exporter's deprecation notice and tracer warnings on the padding
         torch.onnx.export(model, (example,), str(path), dynamo=False, opset_version=opset, input_names=["image"],
                           output_names=["logits"], dynamic_axes={"image": axes, "logits": axes})
+    if metadata:
+        graph = onnx.load(str(path))
+        onnx.helper.set_model_props(graph, metadata)
+        onnx.save(graph, str(path))
     seconds = time.perf_counter() - started
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     shapes = [(1, channels, *check_sizes[0]), *[(2, channels, *size) for size in check_sizes[1:]]]
