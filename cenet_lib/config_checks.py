@@ -8,10 +8,11 @@ what it got and what it accepts, before any data is read. Without it ``lr_policy
 a constant rate and ``epochs=0`` ended in a division by zero.
 
 The valid names come from the modules that use them (the model registry, :data:`~cenet_lib.losses.LOSSES`,
-:data:`~cenet_lib.data.policy.POLICIES`, :data:`~cenet_lib.data.transforms.FLIPS`), so a name added
-there is accepted here. Written as dataclass checks rather than with a validation library: the
-GPU machines run the package on their own PyTorch image, which has no pydantic, and the rules are
-one table (:data:`RANGES`) and one type switch.
+:data:`~cenet_lib.data.policy.POLICIES`, :data:`~cenet_lib.data.transforms.FLIPS`,
+:data:`~cenet_lib.optim.OPTIMIZERS` and ``LR_POLICIES``), so a name added there is accepted here.
+Written as dataclass checks rather than with a validation library: the GPU machines run the package
+on their own PyTorch image, which has no pydantic, and the rules are one table (:data:`RANGES`)
+and one type switch.
 """
 from __future__ import annotations
 
@@ -27,10 +28,6 @@ import yaml
 class SettingError(ValueError):
     """A setting with a wrong type, name or value; the message names the key and the fix."""
 
-
-#: The names each string setting accepts (filled from the registries on first use, :func:`choices`).
-LR_POLICIES = ("poly", "plateau")
-OPTIMIZERS = ("sgd", "adam")
 
 #: The inclusive lower bound and (where there is one) the exclusive upper bound of numeric settings.
 RANGES: dict[str, tuple[float, float | None]] = {
@@ -52,6 +49,7 @@ def choices() -> dict[str, tuple[str, ...]]:
     from .data.transforms import FLIPS
     from .losses import LOSSES
     from .models import list_models
+    from .optim import LR_POLICIES, OPTIMIZERS
 
     return {
         "model": tuple(list_models()), "loss": tuple(LOSSES), "optimizer": OPTIMIZERS, "lr_policy": LR_POLICIES,

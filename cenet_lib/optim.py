@@ -10,6 +10,10 @@ from .config import RunConfig
 from .models import ResNet34Encoder
 from .models.encoder import is_random_init
 
+#: The optimizers :func:`make_optimizer` builds, and the learning-rate policies training applies.
+OPTIMIZERS = ("sgd", "adam")
+LR_POLICIES = ("poly", "plateau")  # poly: poly_schedule; plateau: plateau_step
+
 
 def make_optimizer(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     """SGD with momentum (the paper's recipe) or Adam, with weight decay (Eq. 3's L_reg), both with

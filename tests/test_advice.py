@@ -90,14 +90,14 @@ def test_missing_masks_of_both_splits_are_reported_at_once(tmp_path, capsys, mon
     assert "2 problems in the data" in err and "train_b.png" in err and "test_b.png" in err, err
 
 
-def test_the_channel_count_is_the_majoritys_and_the_odd_file_is_named(tmp_path, capsys):
+def test_the_channel_count_is_the_majoritys_and_the_odd_file_is_converted_with_a_note(tmp_path, capsys):
+    from cenet_lib.data.folder import split_cache_file
+
     pair(tmp_path, "a_grey", grey=True)  # sorts first
     for name in ("b", "c", "d", "e"):
         pair(tmp_path, name)
-    assert data_command(["check", str(tmp_path)]) == 1
+    assert data_command(["check", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert f"Created a split for {tmp_path}" in out  # check says that it wrote the split file
-    problems = [line for line in out.splitlines() if line.startswith("PROBLEM")]
-    assert problems and all(
-        "a_grey.png" in line and "expected an image with 3 channel(s)" in line for line in problems
-    ), problems
+    assert f"kept in {split_cache_file(tmp_path)}" in out  # check says where it keeps the split it drew
+    assert "1 of 5 images" in out and "(a_grey.png); they are converted to colour by repeating the grey channel" in out
+    assert "3 channel(s)" in out and "PROBLEM" not in out

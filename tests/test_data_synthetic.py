@@ -140,16 +140,17 @@ def test_csv_reader_reads_boundaries(synthetic_root):
 
 
 def test_user_folder_split_created_once_and_reused(tmp_path, caplog):
+    from cenet_lib.data.folder import split_cache_file
     from cenet_lib.data.synthetic import synth_folder
 
     caplog.set_level("INFO", logger="cenet_lib")
     root = synth_folder(tmp_path / "mine")
     train = build_reader(str(root), "train")
-    assert "Created a split" in caplog.text
-    assert (root / LOCAL_SPLIT_FILE).is_file()
+    assert "Drew a split" in caplog.text
+    assert split_cache_file(root).is_file() and not (root / LOCAL_SPLIT_FILE).exists()  # the dataset is only read
     caplog.clear()
     again = build_reader(str(root), "train")
-    assert "Created" not in caplog.text and again.ids == train.ids
+    assert "Drew" not in caplog.text and again.ids == train.ids
     assert train.num_classes == 1 and train.in_channels == 3
 
 

@@ -53,7 +53,8 @@ def _foreground_problems(reader: Reader, masks: int, with_foreground: list[str])
     where = f"{reader.name}/{reader.split} ({reader.root})"
     if masks and not with_foreground:
         return [
-            f"{where}: all {masks} masks are background only (every pixel 0), so there is nothing to learn or score; "
+            f"{where}: {'its one mask is' if masks == 1 else f'all {masks} masks are'} background only (every pixel "
+            "0), so there is nothing to learn or score; "
             "check that these are the right mask files and that objects are nonzero (255, or labels 1..K-1)."
         ]
     if masks and len(with_foreground) < masks / 4:
