@@ -53,7 +53,8 @@ Inferer = WholeImageInferer | SlidingWindowInferer
 
 
 #: Peak memory of CE-Net's forward pass on the CPU per input pixel and test-time view in one batch,
-#: with bf16 autocast off (its larger case), measured by ``benchmarks/predict_memory.py``.
+#: with a margin: 8.2 GB for a 3504x2336 image whole, 4 views a batch, is 250 bytes (bf16 autocast;
+#: ``benchmarks/results/predict_memory.md``).
 BYTES_PER_VIEW_PIXEL = 260
 #: The activation memory ``cenet predict`` keeps to by default (``--memory-gb``).
 DEFAULT_BUDGET_GB = 1.0
