@@ -63,7 +63,7 @@ def test_the_default_shows_the_committed_reproduction_and_trains_and_writes_noth
     """A notebook's defaults on the repository's committed results, with no data on the machine:
     the committed table and its runs' records, nothing trained, not one file written."""
     import cenet_lib.reporting.runner as runner
-    from cenet_lib.reporting.walkthrough import SectionWalkthrough
+    from cenet_lib.reporting.walkthrough import SectionWalkthrough, section_note
 
     monkeypatch.setenv("CENET_DATA_ROOT", str(tmp_path / "no-data"))
     monkeypatch.setattr(runner, "train", None)  # any training would fail
@@ -74,6 +74,8 @@ def test_the_default_shows_the_committed_reproduction_and_trains_and_writes_noth
     assert walk.committed and walk.missing_data and "not on this machine" in walk.data_note()
     assert result.table_files.csv == results / "quick" / "tables" / "table_II.csv"
     assert len(result.run_dirs["CE-Net"]) == 3  # the committed records of seeds 0, 1 and 2
+    note = section_note(result, walk.committed)
+    assert "runs on CPU (x86_64, 1 thread)" in note  # the runs' own device, not the machine showing them
     for figure in (walk.architecture_figure(), walk.training_figure(result), walk.score_figure(result)):
         assert figure is not None
     assert walk.data_figure() is None

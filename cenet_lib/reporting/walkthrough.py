@@ -239,6 +239,17 @@ class SectionWalkthrough:
         return self._keep(figure, "samples", "samples")
 
 
+def run_devices(result: SectionResult) -> str:
+    """The devices the section's runs were scored on, from their records (not the machine showing them)."""
+    devices = set()
+    for folders in result.run_dirs.values():
+        for folder in folders:
+            record = folder / "metrics_test.json"
+            if record.is_file():
+                devices.add(json.loads(record.read_text()).get("provenance", {}).get("device"))
+    return "; ".join(sorted(filter(None, devices))) or "devices not recorded"
+
+
 def section_note(result: SectionResult, committed: bool) -> str:
     """A short Markdown note for a notebook: whose results these are, which runs were reused, where
     the outputs went."""
@@ -249,7 +260,7 @@ def section_note(result: SectionResult, committed: bool) -> str:
     provenance = json.loads(result.table_files.json.read_text())
     seeds = ", ".join(str(seed) for seed in provenance.get("seeds", []))
     if committed:
-        how = f"profile {provenance.get('profile')}, {provenance.get('device')}, {provenance.get('precision')}"
+        how = f"profile {provenance.get('profile')}, runs on {run_devices(result)}, {provenance.get('precision')}"
         return (f"**The committed reproduction** (`{result.out_dir}`): seeds {seeds}, {how}, trained from scratch. "
                 "Nothing was trained or written; `retrain = True` trains the runs again into a results folder of "
                 "their own.")
