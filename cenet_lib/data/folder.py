@@ -140,8 +140,7 @@ class ImageFolder(Reader):
         masks_dir = base / "masks"
         if not masks_dir.is_dir():
             raise DatasetError(f"{self.name}: no masks folder {masks_dir}; {layout_hint(self.root, base)}.")
-        by_stem = {p.stem: p for p in list_images(masks_dir)}
-        pairs = paired_files(images, masks_dir, lambda p: by_stem.get(p.stem, Path(p.stem + ".*")).name, self.name)
+        pairs = self._paired_by_name(images, masks_dir)
         if base == self.root:  # one folder: the split lives in a split file, drawn once every image has its mask
             ids = [p.stem for p in images]
             if split_file is None and not (self.root / LOCAL_SPLIT_FILE).is_file():
@@ -175,10 +174,13 @@ class ImageFolder(Reader):
         folder = next((base / name for name in REGION_FOLDERS if (base / name).is_dir()), None)
         if folder is None:
             return {}
-        by_stem = {p.stem: p for p in list_images(folder)}
-        images = [image for image, _ in self.pairs]
-        pairs = paired_files(images, folder, lambda p: by_stem.get(p.stem, Path(p.stem + ".*")).name, self.name)
+        pairs = self._paired_by_name([image for image, _ in self.pairs], folder)
         return {image.stem: region for image, region in pairs}
+
+    def _paired_by_name(self, images: list[Path], folder: Path) -> list[tuple[Path, Path]]:
+        """Each image with the file of its name (any image suffix) in ``folder``: a mask or a region."""
+        by_stem = {p.stem: p for p in list_images(folder)}
+        return paired_files(images, folder, lambda p: by_stem.get(p.stem, Path(p.stem + ".*")).name, self.name)
 
     @property
     def task(self) -> Task:
