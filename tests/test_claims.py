@@ -186,3 +186,47 @@ def test_a_claim_on_a_degenerate_run_is_not_judged(tmp_path):
     frame.loc[frame["method"] == "U-Net", "fov_sensitivity"] = 0.0  # U-Net predicts background everywhere
     line = _ledger_of(frame, tmp_path)
     assert line["verdict"] == "not judged: degenerate run"
+
+
+def test_the_results_index_lists_what_git_holds_whatever_this_machine_drew(tmp_path):
+    """Figures showing dataset images (``samples/``, git-ignored) must not change the tracked index."""
+    import shutil
+    from pathlib import Path
+
+    from cenet_lib.reporting.summary import write_summary
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "quick"
+    for folder in ("tables", "figures"):
+        shutil.copytree(committed / folder, tmp_path / folder)
+    readme, summary = write_summary(tmp_path)
+    before = readme.read_text(), summary.read_text()
+    (tmp_path / "samples").mkdir()
+    shutil.copy(next((tmp_path / "figures").glob("*.png")), tmp_path / "samples" / "cells_data.png")
+    write_summary(tmp_path)
+    assert (readme.read_text(), summary.read_text()) == before
+    assert "loss_curves_vessels" in before[0] and "samples/" in before[0]
+
+
+def test_the_readme_status_is_the_one_written_from_the_committed_tables(tmp_path, monkeypatch):
+    """No number of the README's status is typed by hand: it equals what the committed tables give."""
+    import shutil
+    from pathlib import Path
+
+    from cenet_lib.reporting.summary import STATUS_BEGIN, STATUS_END, status_markdown, write_readme_status
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    text = Path("README.md").read_text()
+    block = text[text.index(STATUS_BEGIN) + len(STATUS_BEGIN):text.index(STATUS_END)].strip()
+    assert block == status_markdown(Path("results") / "quick"), "run: cenet summary results/quick --readme README.md"
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{STATUS_BEGIN}\nold numbers\n{STATUS_END}\nafter\n")
+    shutil.copytree(root / "results" / "quick" / "tables", tmp_path / "quick" / "tables")
+    write_readme_status(readme, tmp_path / "quick")
+    written = readme.read_text()
+    assert written.startswith("before\n") and written.endswith("after\n") and "old numbers" not in written
+    assert "| III |" in written and "Claims (" in written
+    readme.write_text("no markers\n")
+    with pytest.raises(ValueError, match="no status markers"):
+        write_readme_status(readme, tmp_path / "quick")

@@ -15,7 +15,7 @@ from .orchestrate import RunAllOptions, run_all
 from .schedule import train_sections
 from .section import run_section
 from .sections import SECTIONS
-from .summary import write_summary
+from .summary import write_readme_status, write_summary
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -80,6 +80,8 @@ def claims_command(args: argparse.Namespace) -> int:
 def summary_command(args: argparse.Namespace) -> int:
     for path in write_summary(args.results):
         print(f"wrote {path}")
+    if args.readme:
+        print(f"wrote the status in {write_readme_status(args.readme, args.results)}")
     return 0
 
 
@@ -96,6 +98,7 @@ def _add_results_commands(commands: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser("summary", help="write a results folder's index (README.md) and one-page summary.md")
     p.add_argument("results", type=Path, help="a results folder, e.g. results/quick")
+    p.add_argument("--readme", type=Path, help="also write the status between this README's markers")
     p.set_defaults(func=summary_command)
 
     p = commands.add_parser("archive", help="pack a results folder, without weights, into one .tar.gz")

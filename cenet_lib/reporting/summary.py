@@ -1,13 +1,18 @@
 """The results index: ``<results>/README.md`` listing every table and figure with its provenance,
 and ``<results>/summary.md`` showing, after the claims ledger (``claims.{csv,md}``,
-:mod:`cenet_lib.reporting.claims`), all tables and figures on one page.
+:mod:`cenet_lib.reporting.claims`), all tables and figures on one page; and the repository README's
+status, written from the same tables so that no number in it is typed by hand.
 
     cenet summary results/quick
+    cenet summary results/quick --readme README.md    # also the status between the README's markers
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pandas as pd
 
 from .claims import ledger, markdown, write_ledger
 from .sections import SECTIONS
@@ -18,7 +23,6 @@ def write_summary(results: str | Path) -> tuple[Path, Path]:
     order = [section.table for section in SECTIONS.values()]
     tables = sorted((results / "tables").glob("table_*.json"), key=lambda p: order.index(p.stem.split("_")[1]))
     figures = sorted((results / "figures").glob("*.png"))
-    samples = sorted((results / "samples").glob("*.png"))
     index = [
         "# Results",
         "",
@@ -38,11 +42,13 @@ def write_summary(results: str | Path) -> tuple[Path, Path]:
                      f"commit {meta.get('git_commit')}, {meta.get('wall_seconds')} s, {meta.get('date_utc')} UTC")
         page += [stem.with_suffix(".md").read_text().replace("# Table", "## Table", 1), ""]
     index += ["", "## Figures", ""]
-    for figure in figures + samples:
+    for figure in figures:
         relative = figure.relative_to(results)
-        note = " (shows dataset images: regenerated on each run, not committed)" if figure in samples else ""
-        index.append(f"- [{figure.stem}]({relative}){note}")
+        index.append(f"- [{figure.stem}]({relative})")
         page += [f"![{figure.stem}]({relative})", ""]
+    # Listed by what git holds only, so that the index is the same on every machine.
+    index += ["", "Figures that show dataset images (the data, the input views, the paper's Figs. 5-7 samples) are "
+              "drawn into `samples/` on a machine with the data and are not committed."]
     write_ledger(results)
     index[4:4] = ["The paper's claims, checked one by one: [claims.md](claims.md) ([csv](claims.csv)).", ""]
     page[2:2] = [markdown(ledger(results)), ""]
@@ -51,3 +57,58 @@ def write_summary(results: str | Path) -> tuple[Path, Path]:
     summary.write_text("\n".join(page) + "\n")
     return readme, summary
 
+
+
+STATUS_BEGIN = "<!-- status: written by `cenet summary results/quick --readme README.md`; do not edit -->"
+STATUS_END = "<!-- end of status -->"
+
+
+def status_markdown(results: str | Path) -> str:
+    """Each table's trained rows, the paper's metrics as the mean over test images and seeds with the
+    seeds' standard deviation, beside the paper's value; then the claims' verdicts."""
+    results = Path(results)
+    lines = [
+        "| Table | data | seeds | runs' time | row | ours: mean (seeds' std) | paper |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for section in SECTIONS.values():
+        table_file = results / "tables" / f"table_{section.table}.csv"
+        if not table_file.is_file():
+            continue
+        meta = json.loads(table_file.with_suffix(".json").read_text())
+        table = pd.read_csv(table_file)
+        trained = table[(table["status"] == "trained here") & table["metric"].isin(section.metrics)]
+        data = meta["dataset"].split(",")[0] + (", substituted" if section.substitute else "")
+        seeds = ", ".join(str(seed) for seed in meta["seeds"])
+        hours = f"{meta['runs_seconds'] / 3600:.1f} h" if meta.get("runs_seconds") else "-"
+        for method, rows in trained.groupby("method", sort=False):
+            ours = "; ".join(
+                f"{row.metric.replace('_', ' ')} {row.ours_mean:.4f}"
+                + (f" ({row.seed_std:.4f})" if row.n_seeds > 1 else "")
+                for row in rows.itertuples()
+            )
+            paper = "; ".join(f"{row.paper_mean:g}" for row in rows.itertuples() if pd.notna(row.paper_mean))
+            lines.append(f"| {section.table} | {data} | {seeds} | {hours} | {method} | {ours} | {paper or '-'} |")
+            data = seeds = hours = ""
+    claims = ledger(results)
+    verdicts = claims["verdict"]
+    counts = [f"{(verdicts == verdict).sum()} {verdict}" for verdict in dict.fromkeys(
+        ["supported", "contradicted", "inconclusive", *verdicts]) if (verdicts == verdict).any()]
+    lines += ["", f"Claims ([claims.md]({results / 'claims.md'})): " + ", ".join(counts) + "."]
+    for verdict in ("supported", "contradicted"):
+        named = claims.loc[claims["verdict"] == verdict, "claim"].str.removeprefix("Table ")
+        if len(named):
+            lines.append(f"{verdict.capitalize()}: " + "; ".join(named) + ".")
+    return "\n".join(lines)
+
+
+def write_readme_status(readme: str | Path, results: str | Path) -> Path:
+    """Replace the text between the README's status markers with :func:`status_markdown`."""
+    readme = Path(readme)
+    text = readme.read_text()
+    pattern = re.compile(re.escape(STATUS_BEGIN) + ".*?" + re.escape(STATUS_END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"{readme} has no status markers; put {STATUS_BEGIN!r} and {STATUS_END!r} where it goes.")
+    block = f"{STATUS_BEGIN}\n{status_markdown(results)}\n{STATUS_END}"
+    readme.write_text(pattern.sub(lambda _: block, text))
+    return readme
