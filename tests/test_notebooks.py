@@ -76,10 +76,37 @@ def test_the_default_shows_the_committed_reproduction_and_trains_and_writes_noth
     assert len(result.run_dirs["CE-Net"]) == 3  # the committed records of seeds 0, 1 and 2
     note = section_note(result, walk.committed)
     assert "runs on CPU (x86_64, 1 thread)" in note  # the runs' own device, not the machine showing them
-    for figure in (walk.architecture_figure(), walk.training_figure(result), walk.score_figure(result)):
-        assert figure is not None
+    figures = [walk.architecture_figure(), walk.training_figure(result), walk.prediction_figure(result),
+               walk.score_figure(result)]
+    assert None not in figures
+    assert_legible(figures)
     assert walk.data_figure() is None
     assert _snapshot(results) == before
+
+
+def assert_legible(figures) -> None:
+    """Shown at its own size in JupyterLab (no wider than its output area) with no text under 10 pt."""
+    from matplotlib.text import Text
+
+    from cenet_lib.reporting.figures import FIGURE_INCHES, TITLE_POINTS
+
+    for figure in figures:
+        texts = [text for text in figure.findobj(Text) if text.get_text().strip() and text.get_visible()]
+        assert figure.get_figwidth() <= FIGURE_INCHES, figure.texts
+        assert min(text.get_fontsize() for text in texts) >= TITLE_POINTS, figure.texts
+
+
+def test_every_figure_of_the_widest_table_is_legible_with_the_data(real_root, tmp_path):
+    """Table VI: eight rows beside the image and its ground truth, drawn over DRIVE's images."""
+    from cenet_lib.reporting.walkthrough import SectionWalkthrough
+
+    results = shutil.copytree(REPOSITORY / "results", tmp_path / "results")
+    walk = SectionWalkthrough("ablation", "quick", str(real_root), results)
+    result = walk.results()
+    figures = [walk.architecture_figure(), walk.data_figure(), walk.input_figure(), walk.training_figure(result),
+               walk.prediction_figure(result), walk.score_figure(result), walk.samples_figure(result)]
+    assert None not in figures
+    assert_legible(figures)
 
 
 def test_the_interrupt_shows_one_line():

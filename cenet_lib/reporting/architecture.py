@@ -14,6 +14,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from .figures import FIGURE_INCHES, TITLE_POINTS
+
 #: The colour of each role, as the paper's Fig. 1 separates them.
 ROLE_COLOURS = {"encoder": "#9ecae1", "context": "#fdae6b", "decoder": "#a1d99b", "head": "#d9d9d9"}
 
@@ -63,7 +65,7 @@ def architecture_figure(model: torch.nn.Module, input_shape: tuple[int, ...], ti
     encoder = [part for part in parts if part[1] == "encoder"]
     rest = [part for part in parts if part[1] != "encoder"]
     columns = max(len(encoder), 1) + 1
-    figure, axis = plt.subplots(figsize=(13, 5.2))
+    figure, axis = plt.subplots(figsize=(FIGURE_INCHES, 4.4))
     axis.set_xlim(-0.6, columns + 0.5)
     axis.set_ylim(-0.9, 2.6)
     axis.axis("off")
@@ -78,9 +80,10 @@ def architecture_figure(model: torch.nn.Module, input_shape: tuple[int, ...], ti
         x, y = places[label]
         axis.add_patch(FancyBboxPatch((x - 0.46, y - 0.3), 0.92, 0.6, boxstyle="round,pad=0.02",
                                       facecolor=ROLE_COLOURS[role], edgecolor="black", linewidth=0.8))
-        axis.text(x, y + 0.14, label, ha="center", va="center", fontsize=10, weight="bold")
-        axis.text(x, y - 0.1, f"out {shapes.get(label, '-')}\n{parameters:,} parameters", ha="center", va="center",
-                  fontsize=10)
+        shown = label.removeprefix("encoder ").removeprefix("decoder ")  # the box's colour names its role
+        axis.text(x, y + 0.14, shown, ha="center", va="center", fontsize=TITLE_POINTS, weight="bold")
+        axis.text(x, y - 0.1, f"out {shapes.get(label, '-')}\n{_millions(parameters)} params", ha="center",
+                  va="center", fontsize=TITLE_POINTS)
     order = [label for label, *_ in parts]
     for first, second in zip(order, order[1:]):
         _arrow(axis, places[first], places[second])
@@ -90,8 +93,8 @@ def architecture_figure(model: torch.nn.Module, input_shape: tuple[int, ...], ti
             _arrow(axis, places[source], places[target], dashed=True)
     handles = [FancyBboxPatch((0, 0), 1, 1, facecolor=colour) for colour in ROLE_COLOURS.values()]
     axis.legend(handles, ["feature encoder (II-A)", "context extractor (II-B)", "feature decoder (II-C)", "head"],
-                loc="lower left", fontsize=10, frameon=False, ncol=4)
-    axis.set_title(title, fontsize=11)
+                loc="lower left", fontsize=TITLE_POINTS, frameon=False, ncol=2)
+    axis.set_title(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout()
     return figure
 
@@ -106,6 +109,10 @@ def _arrow(axis, start: tuple[float, float], end: tuple[float, float], dashed: b
         start, end = (x0, y0 - 0.32), (x1, y1 + 0.32)
     axis.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, linestyle="--" if dashed else "-",
                                    color="grey" if dashed else "black"))
+
+
+def _millions(parameters: int) -> str:
+    return f"{parameters / 1e6:.2f} M" if parameters >= 100_000 else f"{parameters:,}"
 
 
 def _parameters(module: torch.nn.Module) -> int:

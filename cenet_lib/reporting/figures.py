@@ -17,8 +17,12 @@ from matplotlib.ticker import MaxNLocator
 
 from .sections import Section
 
-#: The smallest text on a figure, in points: legible at JupyterLab's default width.
+#: The smallest text on a figure, in points, and the widest figure, in inches. JupyterLab shows a
+#: figure at the inline backend's 100 dpi and shrinks one wider than its output area (about 1000
+#: pixels beside the file browser at a 1440-pixel window) to fit; up to this width a figure's 10 pt
+#: text is shown at 10 pt.
 TITLE_POINTS = 10
+FIGURE_INCHES = 10.0
 
 
 def show_labels(axis, label_map: np.ndarray, classes: int) -> None:
@@ -58,25 +62,22 @@ def loss_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
 
 def training_curves(logs: dict[str, pd.DataFrame], validation: str, label: str, title: str) -> Figure:
     """Each row's training loss per epoch and, where its dataset has a validation split, the
-    ``validation`` score (a ``val_*`` column of its log, the paper's ``label``) at the epochs it was computed."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    plot_losses(left, logs)
-    left.set_title("training loss")
-    for name, log in logs.items():
-        if validation in log:
-            scored = log.dropna(subset=[validation])
-            right.plot(scored["epoch"], scored[validation], marker="o", label=name)
-    right.set(xlabel="epoch", ylabel=label, title=f"{label} on the validation split, no TTA")
-    if right.lines:
+    ``validation`` score (a ``val_*`` column of its log, the paper's ``label``) at the epochs it was
+    computed, in a second panel; without one, the loss alone, its title saying why."""
+    scored = {name: log.dropna(subset=[validation]) for name, log in logs.items() if validation in log}
+    scored = {name: log for name, log in scored.items() if len(log)}
+    size = (FIGURE_INCHES, 3.8) if scored else (7.0, 3.8)
+    figure, axes = plt.subplots(1, 2 if scored else 1, figsize=size, squeeze=False)
+    plot_losses(axes[0, 0], logs)
+    axes[0, 0].set_title("training loss" if scored else "training loss (this dataset has no validation split)")
+    if scored:
+        right = axes[0, 1]
+        for name, log in scored.items():
+            right.plot(log["epoch"], log[validation], marker="o", label=name)
+        right.set(xlabel="epoch", ylabel=label, title=f"{label} on the validation split, no TTA")
         right.xaxis.set_major_locator(MaxNLocator(integer=True))
         right.grid(alpha=0.3)
         right.legend(fontsize=TITLE_POINTS)
-    else:
-        right.text(
-            0.5, 0.5, "this dataset has no validation split", ha="center", va="center", transform=right.transAxes
-        )
-        right.set_xticks([])
-        right.set_yticks([])
     figure.suptitle(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout()
     return figure
@@ -88,7 +89,7 @@ def score_distributions(per_image: pd.DataFrame, long: pd.DataFrame, section: Se
     paper's value marked where it reports one."""
     metrics = list(section.metrics.items())
     methods = [row.method for row in section.rows if row.method in set(per_image["method"])]
-    width = min(11.0, 4.0 + 3.5 * len(metrics))  # JupyterLab's default width shows it at its own size
+    width = min(FIGURE_INCHES, 4.0 + 3.5 * len(metrics))
     figure, axes = plt.subplots(1, len(metrics), figsize=(width, 0.55 * len(methods) + 1.8), squeeze=False, sharey=True)
     rng = np.random.default_rng(0)
     for axis, (label, column) in zip(axes[0], metrics, strict=True):

@@ -23,7 +23,7 @@ from ..data.transforms import denormalize
 from ..metrics import boundary_positions
 from ..models import build_model
 from ..tasks import CellStackTask, LayerBoundaryTask
-from .figures import TITLE_POINTS, class_legend, show_labels
+from .figures import FIGURE_INCHES, TITLE_POINTS, class_legend, show_labels
 from .stored_predictions import StoredPrediction
 
 #: True positive, false positive, false negative: the error maps' three colours.
@@ -34,8 +34,16 @@ ERROR_COLOURS = {
 }
 
 
+def _wrapped(text: str, inches: float) -> str:
+    """``text`` broken into lines that fit ``inches`` at :data:`TITLE_POINTS` (a character is about
+    0.6 of the font's size wide)."""
+    return textwrap.fill(text, max(8, int(inches * 72 / (0.65 * TITLE_POINTS))), break_long_words=False)
+
+
 def _plain(axis, title: str) -> None:
-    axis.set_title(title, fontsize=TITLE_POINTS)
+    """An image panel: its title wrapped to its width, no ticks."""
+    inches = axis.get_position().width * axis.figure.get_figwidth()
+    axis.set_title(_wrapped(title, inches), fontsize=TITLE_POINTS)
     axis.set_xticks([])
     axis.set_yticks([])
 
@@ -112,7 +120,7 @@ def input_views(reader: Reader, policy: InputPolicy, model_name: str, seed: int 
         *[(_shown(augmented[(index, epoch)]["image"]), f"augmented, epoch {epoch}") for epoch in (0, 1)],
         (_grey(inference), f"inference: {inference.shape[1]}x{inference.shape[0]}, padded to {padded[1]}x{padded[0]}"),
     ]
-    figure, axes = plt.subplots(1, len(views), figsize=(3 * len(views), 3.2))
+    figure, axes = plt.subplots(1, len(views), figsize=(FIGURE_INCHES, 3.2))
     for axis, (image, title) in zip(axes, views, strict=True):
         axis.imshow(image, cmap="gray")
         _plain(axis, title)
@@ -136,7 +144,7 @@ def predictions(
     mask, the ground truth and an error map (true positives, false positives, false negatives in
     three colours); for layer boundaries, predicted and true boundaries drawn over the B-scan."""
     layers = isinstance(reader.task, LayerBoundaryTask)
-    figure, axes = plt.subplots(len(samples), 5, figsize=(15, 3.1 * len(samples) + 0.5), squeeze=False)
+    figure, axes = plt.subplots(len(samples), 5, figsize=(FIGURE_INCHES, 2.2 * len(samples) + 0.7), squeeze=False)
     for row, (sample, predicted) in enumerate(zip(samples, maps, strict=True)):
         axes[row, 0].imshow(_grey(sample.image), cmap="gray")
         _plain(axes[row, 0], sample.id)
@@ -200,18 +208,21 @@ def sample_results(
     legend of the classes for label maps."""
     columns = ["image", *predictions, "ground truth"]
     labels = classes > 1
-    figure, axes = plt.subplots(
-        len(images), len(columns), figsize=(2.4 * len(columns) + 1.2, 2.4 * len(images)), squeeze=False
-    )
+    width = min(FIGURE_INCHES, 2.4 * len(columns) + 1.2)
+    panel = (width - 1.2) / len(columns)
+    figure, axes = plt.subplots(len(images), len(columns), figsize=(width, panel * len(images) + 1.0), squeeze=False)
     for row, image in enumerate(images):
         _show(axes[row, 0], image, False, classes)
         for column, name in enumerate(predictions, start=1):
             _show(axes[row, column], predictions[name][row], labels, classes)
         _show(axes[row, -1], references[row], labels, classes)
     for column, name in enumerate(columns):
-        axes[0, column].set_title(textwrap.fill(name, 18), fontsize=TITLE_POINTS)
-    figure.suptitle(title, fontsize=TITLE_POINTS + 1)
-    figure.tight_layout(rect=(0, 0, 1 - 1.2 / (2.4 * len(columns) + 1.2), 1))
+        # an ablation's "Backbone + RMP" after the "Backbone" column reads "+ RMP", so that it fits
+        base = next((other for other in columns if name.startswith(f"{other} + ")), None)
+        shown = name if base is None else name.replace(f"{base} + ", "+ ", 1)
+        axes[0, column].set_title(_wrapped(shown, panel), fontsize=TITLE_POINTS)
+    figure.suptitle(_wrapped(title, width), fontsize=TITLE_POINTS + 1)
+    figure.tight_layout(rect=(0, 0, 1 - 1.2 / width, 1))
     if labels:
         class_legend(figure, classes, class_names, loc="center right")
     else:
@@ -228,7 +239,7 @@ def sample_results(
 def stored_maps(stored: list[StoredPrediction], classes: int, title: str) -> Figure:
     """Stored predictions on their own, where the dataset's images are not on the machine: each
     test image's probability map (a label map for several classes), named by its id."""
-    figure, axes = plt.subplots(1, len(stored), figsize=(5 * len(stored), 4.4), squeeze=False)
+    figure, axes = plt.subplots(1, len(stored), figsize=(min(FIGURE_INCHES, 5 * len(stored)), 4.4), squeeze=False)
     for axis, prediction in zip(axes[0], stored, strict=True):
         if prediction.labels:
             show_labels(axis, prediction.values, classes)

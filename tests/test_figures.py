@@ -1,0 +1,36 @@
+"""Figures of numbers: what they draw, and that their text stays legible (10 pt or more)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from cenet_lib.reporting.figures import TITLE_POINTS, training_curves  # noqa: E402
+
+
+def _log(validation: bool) -> pd.DataFrame:
+    epochs = np.arange(1, 11)
+    log = pd.DataFrame({"epoch": epochs, "step": epochs * 6, "train_loss": 1 / epochs})
+    if validation:
+        log["val_v_rand"] = np.where(epochs % 2 == 0, 0.9 + epochs / 100, np.nan)
+    return log
+
+
+def _smallest_text(figure) -> float:
+    return min(text.get_fontsize() for text in figure.findobj(Text) if text.get_text().strip())
+
+
+def test_training_curves_draw_the_validation_score_only_where_there_is_one():
+    with_validation = training_curves({"U-Net": _log(True), "CE-Net": _log(False)}, "val_v_rand", "V_Rand", "t")
+    assert len(with_validation.axes) == 2
+    assert [len(line.get_xdata()) for line in with_validation.axes[1].lines] == [5]  # the epochs it was scored at
+
+    without = training_curves({"U-Net": _log(False)}, "val_v_rand", "V_Rand", "t")
+    assert len(without.axes) == 1 and "no validation split" in without.axes[0].get_title()
+    for figure in (with_validation, without):
+        assert _smallest_text(figure) >= TITLE_POINTS
+        plt.close(figure)
