@@ -36,8 +36,8 @@ ERROR_COLOURS = {
 
 def _wrapped(text: str, inches: float) -> str:
     """``text`` broken into lines that fit ``inches`` at :data:`TITLE_POINTS` (a character is about
-    0.6 of the font's size wide)."""
-    return textwrap.fill(text, max(8, int(inches * 72 / (0.65 * TITLE_POINTS))), break_long_words=False)
+    0.58 of the font's size wide)."""
+    return textwrap.fill(text, max(8, int(inches * 72 / (0.58 * TITLE_POINTS))), break_long_words=False)
 
 
 def _plain(axis, title: str) -> None:
@@ -167,7 +167,7 @@ def predictions(
             shown = axes[row, 1].imshow(predicted, cmap="magma", vmin=0, vmax=1)
             bar = figure.colorbar(shown, ax=axes[row, 1], fraction=0.046, pad=0.02)
             bar.set_label("probability", fontsize=TITLE_POINTS)
-            _plain(axes[row, 1], "probability of the foreground")
+            _plain(axes[row, 1], "foreground probability")
             axes[row, 2].imshow(predicted >= threshold, cmap="gray", vmin=0, vmax=1)
             _plain(axes[row, 2], f"thresholded at {threshold}")
             axes[row, 3].imshow(sample.mask, cmap="gray", vmin=0, vmax=1)
