@@ -134,3 +134,18 @@ def test_a_synthetic_run_cannot_overwrite_a_real_data_table(tmp_path, synthetic_
     assert result.synthetic and result.out_dir == tmp_path / "quick-synthetic"
     assert (tmp_path / "quick-synthetic" / "tables" / "table_III.md").is_file()
     assert committed.read_text() == "the committed real-data table"
+
+
+def test_the_notebook_shows_the_columns_beside_the_paper_s_metrics_down_and_the_rows_across():
+    """Table V's per-boundary errors: one line per boundary, one column per row, ours only."""
+    from pathlib import Path
+
+    from cenet_lib.reporting.notebook import per_metric_layout
+
+    long = pd.read_csv(Path(__file__).resolve().parents[1] / "results" / "quick" / "tables" / "table_V.csv")
+    extra = long[long["metric"].isin(["ILM", "BM"]) & long["ours_mean"].notna()]
+    view = per_metric_layout(extra)
+    assert list(view.index) == ["ILM", "BM"]
+    assert list(view.columns) == ["U-Net", "Backbone", "CE-Net w/ CE", "CE-Net w/ Dice"]
+    row = extra[(extra["method"] == "U-Net") & (extra["metric"] == "ILM")].iloc[0]
+    assert view.loc["ILM", "U-Net"] == f"{row.ours_mean:.3f} ± {row.ours_std:.3f} (seeds ± {row.seed_std:.3f})"

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from ..data import Augmentation, SegmentationDataset
@@ -27,6 +28,7 @@ from .figures import FIGURE_INCHES, TITLE_POINTS, class_legend, show_labels
 from .stored_predictions import StoredPrediction
 
 #: True positive, false positive, false negative: the error maps' three colours.
+TRUE_BOUNDARY, PREDICTED_BOUNDARY = "lime", "magenta"
 ERROR_COLOURS = {
     "true positive": (0.1, 0.7, 0.2),
     "false positive": (0.9, 0.2, 0.2),
@@ -129,12 +131,20 @@ def input_views(reader: Reader, policy: InputPolicy, model_name: str, seed: int 
     return figure
 
 
-def _boundaries(axis, label_map: np.ndarray, task: LayerBoundaryTask, colour: str, label: str) -> None:
+def _boundaries(axis, label_map: np.ndarray, task: LayerBoundaryTask, colour: str) -> None:
     rows = boundary_positions(label_map, len(task.boundaries), (task.ignore_label,))
-    for k, row in enumerate(rows):
-        axis.plot(np.arange(row.size), row, color=colour, linewidth=0.7, label=label if k == 0 else None)
+    for row in rows:
+        axis.plot(np.arange(row.size), row, color=colour, linewidth=0.7)
     axis.set_xlim(-0.5, label_map.shape[1] - 0.5)  # the B-scan's own frame, whatever the lines reach
     axis.set_ylim(label_map.shape[0] - 0.5, -0.5)
+
+
+def _retina(task: LayerBoundaryTask):
+    """The retina of a layer label map: the layers between the first and the last boundary, and the
+    fluid inside them (above the first boundary and below the last is not retina)."""
+    def inside(label_map: np.ndarray) -> np.ndarray:
+        return ((label_map >= 1) & (label_map < len(task.boundaries))) | (label_map == task.ignore_label)
+    return inside
 
 
 def predictions(
@@ -142,9 +152,10 @@ def predictions(
 ) -> Figure:
     """For each test sample: the image, the predicted probability (or label) map, the thresholded
     mask, the ground truth and an error map (true positives, false positives, false negatives in
-    three colours); for layer boundaries, predicted and true boundaries drawn over the B-scan."""
+    three colours); for layer boundaries, predicted and true boundaries drawn over the B-scan and
+    the error map of the retina (what lies between the first and the last boundary)."""
     layers = isinstance(reader.task, LayerBoundaryTask)
-    figure, axes = plt.subplots(len(samples), 5, figsize=(FIGURE_INCHES, 2.2 * len(samples) + 0.7), squeeze=False)
+    figure, axes = plt.subplots(len(samples), 5, figsize=(FIGURE_INCHES, 2.6 * len(samples) + 0.7), squeeze=False)
     for row, (sample, predicted) in enumerate(zip(samples, maps, strict=True)):
         axes[row, 0].imshow(_grey(sample.image), cmap="gray")
         _plain(axes[row, 0], sample.id)
@@ -154,15 +165,15 @@ def predictions(
             _plain(axes[row, 1], "predicted label map")
             if layers:
                 axes[row, 2].imshow(_grey(sample.image), cmap="gray")
-                _boundaries(axes[row, 2], sample.mask, reader.task, "lime", "true boundaries")
-                _boundaries(axes[row, 2], labels, reader.task, "magenta", "predicted boundaries")
-                axes[row, 2].legend(fontsize=TITLE_POINTS, loc="lower right")
+                _boundaries(axes[row, 2], sample.mask, reader.task, TRUE_BOUNDARY)
+                _boundaries(axes[row, 2], labels, reader.task, PREDICTED_BOUNDARY)
                 _plain(axes[row, 2], "boundaries over the B-scan")
             else:
                 axes[row, 2].imshow(labels == sample.mask, cmap="gray", vmin=0, vmax=1)
                 _plain(axes[row, 2], "correct pixels (white)")
             show_labels(axes[row, 3], sample.mask, reader.num_classes)
-            errors = error_map(labels > 0, sample.mask > 0)
+            inside = _retina(reader.task) if layers else (lambda label_map: label_map > 0)
+            errors = error_map(inside(labels), inside(sample.mask))
         else:
             shown = axes[row, 1].imshow(predicted, cmap="magma", vmin=0, vmax=1)
             bar = figure.colorbar(shown, ax=axes[row, 1], fraction=0.046, pad=0.02)
@@ -174,9 +185,13 @@ def predictions(
             errors = error_map(predicted >= threshold, sample.mask.astype(bool))
         _plain(axes[row, 3], "ground truth")
         axes[row, 4].imshow(errors)
-        _plain(axes[row, 4], "errors" + (" (foreground vs background)" if reader.num_classes > 1 else ""))
-    figure.legend([Patch(color=colour) for colour in ERROR_COLOURS.values()], list(ERROR_COLOURS), loc="lower center",
-                  ncol=3, fontsize=TITLE_POINTS, frameon=False)
+        _plain(axes[row, 4], "errors" + (" (retina)" if layers else " (foreground)" if reader.num_classes > 1 else ""))
+    handles = [Patch(color=colour) for colour in ERROR_COLOURS.values()]
+    names = list(ERROR_COLOURS)
+    if layers:
+        handles += [Line2D([], [], color=TRUE_BOUNDARY), Line2D([], [], color=PREDICTED_BOUNDARY)]
+        names += ["true boundaries", "predicted boundaries"]
+    figure.legend(handles, names, loc="lower center", ncol=len(names), fontsize=TITLE_POINTS, frameon=False)
     figure.suptitle(title, fontsize=TITLE_POINTS + 1)
     figure.tight_layout(rect=(0, 0.04, 1, 0.96))
     return figure

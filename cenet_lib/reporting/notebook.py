@@ -114,10 +114,24 @@ def committed_result(name: str, profile: str, folder: Path, seeds: tuple[int, ..
 
 def table_views(result: SectionResult, name: str) -> list[pd.DataFrame]:
     """The table as a person reads it: the paper's metrics (ours, the paper's, the difference) first,
-    then the columns with no paper value (per-boundary errors, whole-image scores), when there are any."""
+    then, when there are any, the columns set beside them (per-boundary errors, whole-image scores)
+    with the metrics down and the rows across, so that they fit the page: ours only, at 3 decimals."""
     section, long = SECTIONS[name], result.table
     views = [wide_layout(long[long["metric"].isin(list(section.metrics))])]
     extra = long[long["metric"].isin(list(section.extra_columns)) & long["ours_mean"].notna()]
     if len(extra):
-        views.append(wide_layout(extra))
+        views.append(per_metric_layout(extra))
     return views
+
+
+def per_metric_layout(long: pd.DataFrame) -> pd.DataFrame:
+    """Metrics down, rows across: mean ± std over images, with several seeds the seeds' std in brackets."""
+    def cell(line) -> str:
+        text = f"{line.ours_mean:.3f} ± {line.ours_std:.3f}"
+        return text + (f" (seeds ± {line.seed_std:.3f})" if line.n_seeds > 1 else "")
+
+    long = long.drop_duplicates(["method", "metric"])  # a boundary the paper also names is listed twice
+    cells = long.assign(cell=[cell(line) for line in long.itertuples()])
+    table = cells.pivot(index="metric", columns="method", values="cell")
+    return table.loc[list(dict.fromkeys(long["metric"])), list(dict.fromkeys(long["method"]))].rename_axis(
+        index=None, columns=None)
