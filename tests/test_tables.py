@@ -148,4 +148,4 @@ def test_the_notebook_shows_the_columns_beside_the_paper_s_metrics_down_and_the_
     assert list(view.index) == ["ILM", "BM"]
     assert list(view.columns) == ["U-Net", "Backbone", "CE-Net w/ CE", "CE-Net w/ Dice"]
     row = extra[(extra["method"] == "U-Net") & (extra["metric"] == "ILM")].iloc[0]
-    assert view.loc["ILM", "U-Net"] == f"{row.ours_mean:.3f} ± {row.ours_std:.3f} (seeds ± {row.seed_std:.3f})"
+    assert view.loc["ILM", "U-Net"] == f"{row.ours_mean:.3f} ± {row.ours_std:.3f} ({row.seed_std:.3f})"

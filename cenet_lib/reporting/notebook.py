@@ -128,7 +128,7 @@ def per_metric_layout(long: pd.DataFrame) -> pd.DataFrame:
     """Metrics down, rows across: mean ± std over images, with several seeds the seeds' std in brackets."""
     def cell(line) -> str:
         text = f"{line.ours_mean:.3f} ± {line.ours_std:.3f}"
-        return text + (f" (seeds ± {line.seed_std:.3f})" if line.n_seeds > 1 else "")
+        return text + (f" ({line.seed_std:.3f})" if line.n_seeds > 1 else "")
 
     long = long.drop_duplicates(["method", "metric"])  # a boundary the paper also names is listed twice
     cells = long.assign(cell=[cell(line) for line in long.itertuples()])
