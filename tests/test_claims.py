@@ -230,3 +230,15 @@ def test_the_readme_status_is_the_one_written_from_the_committed_tables(tmp_path
     readme.write_text("no markers\n")
     with pytest.raises(ValueError, match="no status markers"):
         write_readme_status(readme, tmp_path / "quick")
+
+
+def test_a_section_s_claims_say_a_setup_they_share_once():
+    """Table VI's 16 claims share one setup: said once above them, not on every line."""
+    from pathlib import Path
+
+    from cenet_lib.reporting.claims import section_claims
+
+    text = section_claims(Path(__file__).resolve().parents[1] / "results" / "quick", "ablation")
+    assert "differs_from_paper" not in text
+    assert text.count("ResNet-34 encoder from scratch") == 1
+    assert text.count("| Table VI:") == 16

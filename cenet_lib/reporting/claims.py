@@ -247,11 +247,15 @@ def markdown(frame: pd.DataFrame, heading: str = "## The paper's claims, checked
     shown["seed std"] = ["-" if pd.isna(value) else f"{value:.4f}" for value in frame["seed_std"]]
     for column in ("n_images", "n_seeds"):
         shown[column] = frame[column].astype("Int64")
-    shown = shown[["claim", "verdict", "effect (95% CI)", "seed std", "n_images", "n_seeds", "differs_from_paper"]]
+    columns = ["claim", "verdict", "effect (95% CI)", "seed std", "n_images", "n_seeds", "differs_from_paper"]
+    setups = frame["differs_from_paper"].dropna().unique()
+    common = f" Every claim here was tested on a setup that differs from the paper's: {setups[0]}." if (
+        len(frame) > 1 and len(setups) == 1 and frame["differs_from_paper"].notna().all()) else ""
+    shown = shown[columns[:-1] if common else columns]
     counts = frame["verdict"].value_counts()
     tally = ", ".join(f"{counts[name]} {name}" for name in STATUSES if name in counts) or "no claims"
     return "\n".join(
-        [heading, "", f"{tally}. {guide}", "", shown.astype(object).fillna("-").to_markdown(index=False), ""]
+        [heading, "", f"{tally}. {guide}{common}", "", shown.astype(object).fillna("-").to_markdown(index=False), ""]
     )
 
 
