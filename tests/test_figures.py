@@ -38,9 +38,9 @@ def test_training_curves_draw_the_validation_score_only_where_there_is_one():
 
 def test_the_error_map_of_a_layer_prediction_covers_the_retina_only():
     """Above the first boundary and below the last is not retina; fluid inside it is."""
-    from cenet_lib.reporting.image_figures import _retina
+    from cenet_lib.reporting.image_figures import _foreground
     from cenet_lib.tasks import LayerBoundaryTask
 
     task = LayerBoundaryTask(boundaries=tuple("ABCDEFGH"))  # 8 boundaries: layers 1..7, 8 below, 9 fluid
     column = np.array([0, 0, 1, 2, 9, 7, 8, 8])
-    assert _retina(task)(column).tolist() == [False, False, True, True, True, True, False, False]
+    assert _foreground(column, task).tolist() == [False, False, True, True, True, True, False, False]

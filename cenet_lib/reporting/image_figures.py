@@ -27,8 +27,8 @@ from ..tasks import CellStackTask, LayerBoundaryTask
 from .figures import FIGURE_INCHES, TITLE_POINTS, class_legend, show_labels
 from .stored_predictions import StoredPrediction
 
-#: True positive, false positive, false negative: the error maps' three colours.
 TRUE_BOUNDARY, PREDICTED_BOUNDARY = "lime", "magenta"
+#: True positive, false positive, false negative: the error maps' three colours.
 ERROR_COLOURS = {
     "true positive": (0.1, 0.7, 0.2),
     "false positive": (0.9, 0.2, 0.2),
@@ -139,12 +139,12 @@ def _boundaries(axis, label_map: np.ndarray, task: LayerBoundaryTask, colour: st
     axis.set_ylim(label_map.shape[0] - 0.5, -0.5)
 
 
-def _retina(task: LayerBoundaryTask):
-    """The retina of a layer label map: the layers between the first and the last boundary, and the
-    fluid inside them (above the first boundary and below the last is not retina)."""
-    def inside(label_map: np.ndarray) -> np.ndarray:
+def _foreground(label_map: np.ndarray, task) -> np.ndarray:
+    """What the error map of a label map counts as foreground: for retinal layers the retina (the
+    layers between the first and the last boundary, and the fluid inside them), else any label but 0."""
+    if isinstance(task, LayerBoundaryTask):
         return ((label_map >= 1) & (label_map < len(task.boundaries))) | (label_map == task.ignore_label)
-    return inside
+    return label_map > 0
 
 
 def predictions(
@@ -172,8 +172,7 @@ def predictions(
                 axes[row, 2].imshow(labels == sample.mask, cmap="gray", vmin=0, vmax=1)
                 _plain(axes[row, 2], "correct pixels (white)")
             show_labels(axes[row, 3], sample.mask, reader.num_classes)
-            inside = _retina(reader.task) if layers else (lambda label_map: label_map > 0)
-            errors = error_map(inside(labels), inside(sample.mask))
+            errors = error_map(_foreground(labels, reader.task), _foreground(sample.mask, reader.task))
         else:
             shown = axes[row, 1].imshow(predicted, cmap="magma", vmin=0, vmax=1)
             bar = figure.colorbar(shown, ax=axes[row, 1], fraction=0.046, pad=0.02)
@@ -185,7 +184,7 @@ def predictions(
             errors = error_map(predicted >= threshold, sample.mask.astype(bool))
         _plain(axes[row, 3], "ground truth")
         axes[row, 4].imshow(errors)
-        _plain(axes[row, 4], "errors" + (" (retina)" if layers else " (foreground)" if reader.num_classes > 1 else ""))
+        _plain(axes[row, 4], "errors" + (" (retina)" if layers else "" if reader.num_classes == 1 else " (foreground)"))
     handles = [Patch(color=colour) for colour in ERROR_COLOURS.values()]
     names = list(ERROR_COLOURS)
     if layers:
