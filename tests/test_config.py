@@ -101,9 +101,12 @@ def test_expected_durations_are_the_committed_runs():
     (the table's wall time, plus the notebook's start and figures), where that table trained its own
     runs in one go and shares none with an earlier section (Table VI shares three of Table II's,
     which ``run_all.sh`` trains first, so the ablations' announcement counts only their own rows).
-    A table written from its runs' records (several seeds trained side by side, two at a time) is
-    checked against what one seed of its runs cost: within a factor of two of half the per-seed
-    seconds, as two runs share the two cores."""
+    A table written from its runs' records (several seeds trained side by side, two at a time, one
+    thread each) is checked against what one seed of its runs cost there: half the per-seed seconds,
+    as two runs share the two cores. The announcement is one seed in one go at two threads, which
+    uses the cores less well than two one-thread runs: Table V's one seed took 1794 s in one go
+    (its table of commit c27c3b7) and 900 s per seed side by side (its three seeds' records), so the two may
+    differ by up to 2.5 times either way."""
     tables = Path(__file__).parents[1] / "results" / "quick" / "tables"
     checked, earlier = 0, set()
     for name, section in SECTIONS.items():
@@ -120,7 +123,7 @@ def test_expected_durations_are_the_committed_runs():
             assert 0 <= section.expected_seconds["quick"] - meta["wall_seconds"] <= 120, name
         else:
             per_seed_side_by_side = meta["runs_seconds"] / len(meta["seeds"]) / 2
-            assert 0.5 <= section.expected_seconds["quick"] / per_seed_side_by_side <= 2, name
+            assert 0.4 <= section.expected_seconds["quick"] / per_seed_side_by_side <= 2.5, name
     assert checked == len(SECTIONS) - 1  # all but the ablations, which share Table II's runs
 
 
