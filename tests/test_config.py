@@ -137,3 +137,16 @@ def test_committed_quick_tables_follow_the_current_settings():
         policy = InputPolicy.from_config(config).describe()
         assert {key: provenance.get(key) for key in policy} == policy, name
         assert provenance["epochs_or_steps"] == config.steps, name
+
+
+def test_the_announcement_counts_the_runs_left_to_train():
+    """A fresh clone reuses every committed quick run: the plan says so instead of half an hour; a
+    seed the records lack is announced as one seed's time."""
+    from cenet_lib.reporting.plan import SectionPlan, runs_left
+
+    plan = SectionPlan("oct", "quick", False, Path(__file__).parents[1] / "results" / "quick", "oct")
+    finished = "12 runs (4 rows x 3 seeds), all finished: the table from their records, in seconds"
+    assert runs_left(plan, (0, 1, 2), None) == finished
+    minutes = round(SECTIONS["oct"].expected_seconds["quick"] / 60)
+    assert runs_left(plan, (0, 1, 2, 3), None).endswith(f"4 to train: about {minutes} min on a 2-core CPU")
+    assert f"12 to train: about {3 * minutes} min" in runs_left(plan, (0, 1, 2), None, force=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .archive import write_archive
 from .notebook import section_seeds
-from .plan import SectionPlan, plan_section
+from .plan import SectionPlan, plan_section, runs_left
 from .schedule import train_sections
 from .sections import SECTIONS
 from .summary import write_summary
@@ -54,8 +54,10 @@ def run_all(options: RunAllOptions) -> int:
     """Plan, train side by side where asked, run every section's notebook, summarise: 0 when every section finished."""
     out_root = options.out.resolve()
     plans = {name: plan_section(name, options.profile, options.data_root, out_root) for name in options.sections}
-    log.info("Plan:\n%s\n", "\n".join(f"  {plan.message}" for plan in plans.values()))
     seeds = {name: section_seeds(name, plan.profile, out_root, options.seeds) for name, plan in plans.items()}
+    log.info("Plan:\n%s\n", "\n".join(
+        f"  {plan.message}; {runs_left(plan, seeds[name], options.data_root, options.force)}"
+        for name, plan in plans.items()))
     failed: dict[str, str] = {}
     force = options.force
     if options.jobs > 1 or options.gpus:

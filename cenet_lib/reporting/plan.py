@@ -157,13 +157,27 @@ def section_runs(
     return SectionRuns(section, profile, synthetic, out_dir, common, jobs)
 
 
-def _duration(profile: str, section: Section) -> str:
-    seconds = section.expected_seconds.get(profile)
+def _duration(seconds: float) -> str:
+    minutes = f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {seconds:.0f} s"
+    return f"{minutes} on a 2-core CPU"
+
+
+def runs_left(plan: SectionPlan, seeds: tuple[int, ...], data_root: str | None, force: bool = False) -> str:
+    """How much of ``plan``'s section is left to train, and about how long it takes: the section's
+    expected time is one seed of all its rows (:attr:`.Section.expected_seconds`), so it is scaled by
+    the runs left over the rows; finished runs under the plan's results folder are reused."""
+    section = SECTIONS[plan.section]
+    jobs = section_runs(plan.section, plan.profile, data_root, seeds=seeds, out_root=plan.out_dir.parent,
+                        synthetic=plan.synthetic).jobs
+    left = len(jobs) if force else sum(not run_finished(job.run_dir) for job in jobs)
+    runs = f"{len(jobs)} runs ({len(section.rows)} rows x {len(seeds)} seed{'s' if len(seeds) > 1 else ''})"
+    if not left:
+        return f"{runs}, all finished: the table from their records, in seconds"
+    seconds = section.expected_seconds.get(plan.profile)
     if seconds is None:
-        return "a GPU's time (see the README)" if profile == "paper" else "unknown time"
-    return (
-        f"about {seconds / 60:.0f} min on a 2-core CPU" if seconds >= 90 else f"about {seconds:.0f} s on a 2-core CPU"
-    )
+        return f"{runs}, {left} to train: " + ("a GPU's time (see the README)" if plan.profile == "paper"
+                                                 else "unknown time")
+    return f"{runs}, {left} to train: {_duration(seconds * left / len(section.rows))}"
 
 
 def plan_section(name: str, profile: str, data_root: str | None, out_root: str | Path) -> SectionPlan:
@@ -174,13 +188,13 @@ def plan_section(name: str, profile: str, data_root: str | None, out_root: str |
     synthetic = synthetic_only(chosen) or not real
     where = dataset_dir(section.dataset, READERS[section.dataset].folder, data_root)
     if real and not synthetic:
-        message = f"{name}: {chosen} profile on the real data in {where}, {_duration(chosen, section)}"
+        message = f"{name}: {chosen} profile on the real data in {where}"
     elif real:
-        message = f"{name}: {chosen} profile on the synthetic stand-in (asked for), {_duration(chosen, section)}"
+        message = f"{name}: {chosen} profile on the synthetic stand-in (asked for)"
     else:
         message = (
             f"{name}: no real data in {where} (python -m cenet_lib.data fetch {section.dataset} says how to get "
-            f"it); {chosen} profile on the synthetic stand-in, {_duration(chosen, section)}, numbers meaningless"
+            f"it); {chosen} profile on the synthetic stand-in, numbers meaningless"
         )
     get_data = "" if real else f"python -m cenet_lib.data fetch {section.dataset}  (then put it in {where})"
     return SectionPlan(name, chosen, synthetic, results_dir(out_root, chosen, synthetic), message, get_data)
