@@ -9,7 +9,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from cenet_lib.reporting.figures import TITLE_POINTS, training_curves  # noqa: E402
+from cenet_lib.reporting.figures import FIGURE_INCHES, TITLE_POINTS, training_curves  # noqa: E402
+
+
+def assert_legible(figures) -> None:
+    """Shown at its own size in JupyterLab (no wider than its output area) with no text under 10 pt."""
+    for figure in figures:
+        texts = [text for text in figure.findobj(Text) if text.get_text().strip() and text.get_visible()]
+        assert figure.get_figwidth() <= FIGURE_INCHES, figure.texts
+        assert min(text.get_fontsize() for text in texts) >= TITLE_POINTS, figure.texts
 
 
 def _log(validation: bool) -> pd.DataFrame:
@@ -20,10 +28,6 @@ def _log(validation: bool) -> pd.DataFrame:
     return log
 
 
-def _smallest_text(figure) -> float:
-    return min(text.get_fontsize() for text in figure.findobj(Text) if text.get_text().strip())
-
-
 def test_training_curves_draw_the_validation_score_only_where_there_is_one():
     with_validation = training_curves({"U-Net": _log(True), "CE-Net": _log(False)}, "val_v_rand", "V_Rand", "t")
     assert len(with_validation.axes) == 2
@@ -31,9 +35,8 @@ def test_training_curves_draw_the_validation_score_only_where_there_is_one():
 
     without = training_curves({"U-Net": _log(False)}, "val_v_rand", "V_Rand", "t")
     assert len(without.axes) == 1 and "no validation split" in without.axes[0].get_title()
-    for figure in (with_validation, without):
-        assert _smallest_text(figure) >= TITLE_POINTS
-        plt.close(figure)
+    assert_legible([with_validation, without])
+    plt.close("all")
 
 
 def test_the_error_map_of_a_layer_prediction_covers_the_retina_only():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_figures import assert_legible
 
 from cenet_lib.reporting.sections import SECTIONS
 
@@ -82,18 +83,6 @@ def test_the_default_shows_the_committed_reproduction_and_trains_and_writes_noth
     assert_legible(figures)
     assert walk.data_figure() is None
     assert _snapshot(results) == before
-
-
-def assert_legible(figures) -> None:
-    """Shown at its own size in JupyterLab (no wider than its output area) with no text under 10 pt."""
-    from matplotlib.text import Text
-
-    from cenet_lib.reporting.figures import FIGURE_INCHES, TITLE_POINTS
-
-    for figure in figures:
-        texts = [text for text in figure.findobj(Text) if text.get_text().strip() and text.get_visible()]
-        assert figure.get_figwidth() <= FIGURE_INCHES, figure.texts
-        assert min(text.get_fontsize() for text in texts) >= TITLE_POINTS, figure.texts
 
 
 def test_every_figure_of_the_widest_table_is_legible_with_the_data(real_root, tmp_path):
