@@ -35,6 +35,9 @@ def test_training_curves_draw_the_validation_score_only_where_there_is_one():
 
     without = training_curves({"U-Net": _log(False)}, "val_v_rand", "V_Rand", "t")
     assert len(without.axes) == 1 and "no validation split" in without.axes[0].get_title()
+    assert with_validation.axes[1].get_yscale() == "linear"
+    falling = _log(True).assign(val_v_rand=lambda log: 200.0 / log["epoch"] ** 2)  # 200 px down to 2
+    assert training_curves({"U-Net": falling}, "val_v_rand", "error", "t").axes[1].get_yscale() == "log"
     assert_legible([with_validation, without])
     plt.close("all")
 

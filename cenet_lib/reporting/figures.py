@@ -75,6 +75,9 @@ def training_curves(logs: dict[str, pd.DataFrame], validation: str, label: str, 
         for name, log in scored.items():
             right.plot(log["epoch"], log[validation], marker="o", label=name)
         right.set(xlabel="epoch", ylabel=label, title=f"{label} on the validation split, no TTA")
+        values = pd.concat([log[validation] for log in scored.values()])
+        if values.min() > 0 and values.max() > 10 * values.min():  # an error falling from hundreds to one
+            right.set_yscale("log")
         right.xaxis.set_major_locator(MaxNLocator(integer=True))
         right.grid(alpha=0.3)
         right.legend(fontsize=TITLE_POINTS)
